@@ -1,0 +1,4 @@
+// The wire contract v1 between clients and gateways: schemas, types and constants.
+export * from './codes.ts';
+export * from './frames.ts';
+export * from './parse.ts';

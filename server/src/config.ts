@@ -1,0 +1,261 @@
+// The environment, parsed once at start-up into one typed, validated config object.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface ProviderConfig {
+  /** Stable provider name: "openai", "deepseek", "demo", ... */
+  id: string;
+  kind: 'openai-compatible' | 'demo';
+  baseURL?: string;
+  /** Secret: never logged, never sent to a client. */
+  apiKey?: string;
+  models: ModelConfig[];
+}
+
+export interface ModelConfig {
+  id: string;
+  reasoning: boolean;
+  vision: boolean;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  redisUrl: string;
+  /** Prefix of every Redis key this deployment writes; tests use their own. */
+  keyPrefix: string;
+  /** token → user; empty means "no tokens": loopback only, hello needs no token. */
+  tokens: Map<string, string>;
+  allowedOrigins: string[] | undefined;
+  providers: ProviderConfig[];
+  defaultModel: string;
+  workerConcurrency: number;
+  logLevel: string;
+  limits: {
+    maxFrameBytes: number;
+    requestsPerMinute: number;
+    concurrentGenerations: number;
+    framesPerSecond: number;
+    maxUploadBytes: number;
+  };
+  timeouts: {
+    connectMs: number;
+    idleMs: number;
+    totalMs: number;
+    queueWaitMs: number;
+  };
+  retries: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
+  heartbeatMs: number;
+  /** How long a finished request's log stays readable. */
+  retentionMs: number;
+  /** How long a worker may hold a job without renewing its lock before another takes it over. */
+  lockDurationMs: number;
+  /** Where the worker serves /healthz and /metrics (0: no HTTP server). */
+  workerPort: number;
+  shutdownGraceMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+function url(env: Env, name: string, fallback: string | undefined, protocols: string[]): string | undefined {
+  const raw = read(env, name) ?? fallback;
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL (got "${raw}")`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.join(' or ')} (got "${parsed.protocol}")`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function modelList(env: Env, name: string, fallback: string[], reasoningIds: string[] = []): ModelConfig[] {
+  const raw = read(env, name);
+  const ids = raw === undefined ? fallback : raw.split(',').map((id) => id.trim());
+  const visionIds = (read(env, 'VISION_MODELS') ?? '').split(',').map((id) => id.trim());
+  for (const id of ids) {
+    if (!/^[A-Za-z0-9._:/@-]{1,200}$/.test(id))
+      throw new ConfigError(`${name} has an invalid model id "${id}"`);
+  }
+  return ids.map((id) => ({ id, reasoning: reasoningIds.includes(id), vision: visionIds.includes(id) }));
+}
+
+export function parseTokens(raw: string | undefined): Map<string, string> {
+  const tokens = new Map<string, string>();
+  if (raw === undefined) return tokens;
+  for (const [index, entry] of raw.split(',').entries()) {
+    const trimmed = entry.trim();
+    if (trimmed === '') continue;
+    const colon = trimmed.indexOf(':');
+    const user = trimmed.slice(0, colon);
+    const token = trimmed.slice(colon + 1);
+    if (colon <= 0 || !/^[A-Za-z0-9._@-]{1,64}$/.test(user)) {
+      throw new ConfigError(
+        `AUTH_TOKENS entry ${index + 1} must be user:token with a user of letters, digits, . _ @ - (1-64 characters)`,
+      );
+    }
+    if (token.length < 8)
+      throw new ConfigError(
+        `AUTH_TOKENS entry ${index + 1} (user "${user}"): token must have at least 8 characters`,
+      );
+    if (tokens.has(token))
+      throw new ConfigError(`AUTH_TOKENS entry ${index + 1} (user "${user}"): token is used twice`);
+    tokens.set(token, user);
+  }
+  return tokens;
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** Reads the configuration from `env`; throws ConfigError naming the variable at fault. */
+export function loadConfig(env: Env = process.env): Config {
+  const host = read(env, 'HOST') ?? '127.0.0.1';
+  const port = integer(env, 'PORT', 8787, 0, 65535);
+  const redisUrl = url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])!;
+  const tokens = parseTokens(read(env, 'AUTH_TOKENS'));
+  if (tokens.size === 0 && !isLoopback(host)) {
+    throw new ConfigError(
+      `HOST is ${host}, not a loopback address, and AUTH_TOKENS is empty: set AUTH_TOKENS (user:token,...) before listening beyond this machine`,
+    );
+  }
+  const originsRaw = read(env, 'ALLOWED_ORIGINS');
+  const allowedOrigins = originsRaw
+    ?.split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+
+  const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
+  if (!logLevelSchema.safeParse(logLevel).success) {
+    throw new ConfigError(
+      `LOG_LEVEL must be one of ${logLevelSchema.options.join(', ')} (got "${logLevel}")`,
+    );
+  }
+  const keyPrefix = read(env, 'KEY_PREFIX') ?? 'cp';
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(keyPrefix))
+    throw new ConfigError('KEY_PREFIX must be 1-32 letters, digits, _ or -');
+
+  const providers: ProviderConfig[] = [];
+  const openaiKey = read(env, 'OPENAI_API_KEY');
+  const openaiBase = url(env, 'OPENAI_BASE_URL', undefined, ['http:', 'https:']);
+  if (openaiKey !== undefined || openaiBase !== undefined) {
+    const models = modelList(
+      env,
+      'OPENAI_MODEL',
+      ['gpt-4o-mini'],
+      (read(env, 'REASONING_MODELS') ?? '').split(','),
+    );
+    providers.push({
+      id: 'openai',
+      kind: 'openai-compatible',
+      baseURL: openaiBase ?? 'https://api.openai.com/v1',
+      apiKey: openaiKey,
+      models,
+    });
+  }
+  const deepseekKey = read(env, 'DEEPSEEK_API_KEY');
+  const deepseekBase = url(env, 'DEEPSEEK_BASE_URL', undefined, ['http:', 'https:']);
+  if (deepseekKey !== undefined || deepseekBase !== undefined) {
+    providers.push({
+      id: 'deepseek',
+      kind: 'openai-compatible',
+      baseURL: deepseekBase ?? 'https://api.deepseek.com',
+      apiKey: deepseekKey,
+      models: modelList(env, 'DEEPSEEK_MODEL', ['deepseek-chat', 'deepseek-reasoner'], ['deepseek-reasoner']),
+    });
+  }
+  if (providers.length === 0 || read(env, 'DEMO_MODEL') === 'on') {
+    providers.push({ id: 'demo', kind: 'demo', models: [{ id: 'demo', reasoning: false, vision: false }] });
+  }
+  const modelIds = providers.flatMap((provider) => provider.models.map((model) => model.id));
+  const duplicate = modelIds.find((id, index) => modelIds.indexOf(id) !== index);
+  if (duplicate !== undefined) throw new ConfigError(`model "${duplicate}" is configured for two providers`);
+  const defaultModel = read(env, 'DEFAULT_MODEL') ?? modelIds[0]!;
+  if (!modelIds.includes(defaultModel)) {
+    throw new ConfigError(
+      `DEFAULT_MODEL "${defaultModel}" is not one of the configured models: ${modelIds.join(', ')}`,
+    );
+  }
+
+  return {
+    host,
+    port,
+    redisUrl,
+    keyPrefix,
+    tokens,
+    allowedOrigins,
+    providers,
+    defaultModel,
+    workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 50, 1, 10_000),
+    logLevel,
+    limits: {
+      maxFrameBytes: integer(env, 'MAX_FRAME_BYTES', 1_048_576, 1024, 64 * 1_048_576),
+      requestsPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
+      concurrentGenerations: integer(env, 'MAX_CONCURRENT_GENERATIONS', 4, 1, 100_000),
+      framesPerSecond: integer(env, 'MAX_FRAMES_PER_SECOND', 50, 1, 100_000),
+      maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 10 * 1_048_576, 1024, 1024 * 1_048_576),
+    },
+    timeouts: {
+      connectMs: integer(env, 'PROVIDER_CONNECT_TIMEOUT_MS', 15_000, 100, 600_000),
+      idleMs: integer(env, 'PROVIDER_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
+      totalMs: integer(env, 'PROVIDER_TOTAL_TIMEOUT_MS', 600_000, 1000, 86_400_000),
+      queueWaitMs: integer(env, 'QUEUE_WAIT_TIMEOUT_MS', 300_000, 1000, 86_400_000),
+    },
+    retries: {
+      maxAttempts: integer(env, 'PROVIDER_MAX_ATTEMPTS', 4, 1, 20),
+      baseDelayMs: integer(env, 'PROVIDER_RETRY_BASE_MS', 500, 1, 60_000),
+      maxDelayMs: integer(env, 'PROVIDER_RETRY_MAX_MS', 20_000, 1, 600_000),
+    },
+    heartbeatMs: integer(env, 'HEARTBEAT_MS', 25_000, 100, 600_000),
+    retentionMs: integer(env, 'RETENTION_MS', 15 * 60_000, 1000, 30 * 86_400_000),
+    lockDurationMs: integer(env, 'WORKER_LOCK_MS', 15_000, 500, 600_000),
+    workerPort: integer(env, 'WORKER_PORT', 0, 0, 65535),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+  };
+}
+
+/** The config as it may be logged: no tokens, no keys. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    host: config.host,
+    port: config.port,
+    redisUrl: config.redisUrl.replace(/\/\/[^@/]*@/, '//***@'),
+    keyPrefix: config.keyPrefix,
+    users: [...new Set(config.tokens.values())],
+    providers: config.providers.map((provider) => ({
+      id: provider.id,
+      baseURL: provider.baseURL,
+      apiKey: provider.apiKey === undefined ? 'unset' : 'set',
+      models: provider.models.map((model) => model.id),
+    })),
+    defaultModel: config.defaultModel,
+    workerConcurrency: config.workerConcurrency,
+  };
+}
