@@ -1,0 +1,88 @@
+import 'fake-indexeddb/auto';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ChunkBatcher } from './chunk-batcher.ts';
+import { ConversationStore, foldChunks } from './conversation-store.ts';
+import type { AssistantMessage } from './types.ts';
+
+let databaseCount = 0;
+async function openStore(): Promise<ConversationStore> {
+  databaseCount += 1;
+  return ConversationStore.open(indexedDB, `test-${process.pid}-${databaseCount}`);
+}
+
+function answer(overrides: Partial<AssistantMessage> = {}): AssistantMessage {
+  return {
+    id: 'm2',
+    conversationId: 'c1',
+    role: 'assistant',
+    content: '',
+    reasoning: '',
+    createdAt: 2,
+    requestId: 'r1',
+    status: 'streaming',
+    lastSeq: 0,
+    request: { messages: [{ role: 'user', content: 'hi' }] },
+    ...overrides,
+  };
+}
+
+test('conversations come back newest first with their messages in order', async () => {
+  const store = await openStore();
+  await store.putConversation({ id: 'c1', title: 'First', createdAt: 1, updatedAt: 1 });
+  await store.putConversation({ id: 'c2', title: 'Second', createdAt: 2, updatedAt: 2 });
+  await store.putMessage({ id: 'm1', conversationId: 'c1', role: 'user', content: 'hi', createdAt: 1 }, 10);
+  await store.putMessage(answer({ status: 'done', content: 'hello' }), 11);
+  assert.deepEqual(
+    (await store.listConversations()).map((conversation) => conversation.id),
+    ['c1', 'c2'],
+    'a new message moves its conversation to the top',
+  );
+  const loaded = await store.getConversation('c1');
+  assert.deepEqual(
+    loaded?.messages.map((message) => message.content),
+    ['hi', 'hello'],
+  );
+  await store.deleteConversation('c1');
+  assert.equal(await store.getConversation('c1'), undefined);
+  store.close();
+});
+
+test('a streaming answer is rebuilt from its chunks, restarts included, with the seq to resume from', async () => {
+  const store = await openStore();
+  await store.putConversation({ id: 'c1', title: 't', createdAt: 1, updatedAt: 1 });
+  await store.putMessage(answer());
+  const batcher = new ChunkBatcher('m2');
+  batcher.add({ type: 'chat.delta', id: 'r1', seq: 1, text: 'wrong ' });
+  batcher.add({ type: 'chat.delta', id: 'r1', seq: 2, text: 'start' });
+  await store.appendChunk(batcher.take()!);
+  batcher.add({ type: 'chat.restart', id: 'r1', seq: 3 });
+  batcher.add({ type: 'chat.delta', id: 'r1', seq: 4, text: 'Right ', reasoning: 'hmm' });
+  await store.appendChunk(batcher.take()!);
+  assert.equal(batcher.take(), undefined, 'nothing new, nothing to write');
+  batcher.add({ type: 'chat.delta', id: 'r1', seq: 5, text: 'answer' });
+  await store.appendChunk(batcher.take()!);
+
+  const [unfinished] = await store.unfinishedAnswers();
+  assert.equal(unfinished?.content, 'Right answer');
+  assert.equal(unfinished?.reasoning, 'hmm');
+  assert.equal(unfinished?.lastSeq, 5);
+  assert.deepEqual(unfinished?.request?.messages, [{ role: 'user', content: 'hi' }]);
+
+  await store.finishAnswer({ ...unfinished!, content: 'Right answer.', status: 'done', lastSeq: 7 });
+  assert.deepEqual(await store.unfinishedAnswers(), []);
+  const loaded = await store.getConversation('c1');
+  const finished = loaded?.messages[0];
+  assert.equal(finished?.content, 'Right answer.');
+  assert.equal(finished?.role === 'assistant' && finished.request, undefined, 'the request is not kept');
+  store.close();
+});
+
+test('chunks at or below the stored seq are not applied twice', () => {
+  const folded = foldChunks(answer({ content: 'abc', lastSeq: 3 }), [
+    { messageId: 'm2', seq: 3, text: 'c', reasoning: '', reset: false },
+    { messageId: 'm2', seq: 4, text: 'd', reasoning: '', reset: false },
+  ]);
+  assert.equal(folded.content, 'abcd');
+  assert.equal(folded.lastSeq, 4);
+});

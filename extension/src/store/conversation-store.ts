@@ -1,0 +1,161 @@
+// Conversations in IndexedDB, with streaming answers stored as appended chunks until they finish.
+import { openDatabase, requestResult, transactionDone } from './idb.ts';
+import type { AnswerChunk, AssistantMessage, Conversation, StoredMessage } from './types.ts';
+
+const databaseVersion = 1;
+
+export interface ConversationWithMessages {
+  conversation: Conversation;
+  messages: StoredMessage[];
+}
+
+/** Folds the stored chunks of a streaming answer into its message. */
+export function foldChunks(message: AssistantMessage, chunks: readonly AnswerChunk[]): AssistantMessage {
+  let content = message.content;
+  let reasoning = message.reasoning;
+  let lastSeq = message.lastSeq;
+  for (const chunk of [...chunks].sort((left, right) => left.seq - right.seq)) {
+    if (chunk.seq <= lastSeq) continue;
+    if (chunk.reset) {
+      content = '';
+      reasoning = '';
+    }
+    content += chunk.text;
+    reasoning += chunk.reasoning;
+    lastSeq = chunk.seq;
+  }
+  return { ...message, content, reasoning, lastSeq };
+}
+
+export class ConversationStore {
+  private readonly database: IDBDatabase;
+
+  private constructor(database: IDBDatabase) {
+    this.database = database;
+  }
+
+  static async open(
+    factory: IDBFactory = globalThis.indexedDB,
+    name = 'chrome-plus',
+  ): Promise<ConversationStore> {
+    const database = await openDatabase(factory, name, databaseVersion, (db, oldVersion) => {
+      if (oldVersion < 1) {
+        const conversations = db.createObjectStore('conversations', { keyPath: 'id' });
+        conversations.createIndex('updatedAt', 'updatedAt');
+        const messages = db.createObjectStore('messages', { keyPath: 'id' });
+        messages.createIndex('conversationId', 'conversationId');
+        messages.createIndex('status', 'status');
+        db.createObjectStore('chunks', { keyPath: ['messageId', 'seq'] });
+      }
+    });
+    return new ConversationStore(database);
+  }
+
+  close(): void {
+    this.database.close();
+  }
+
+  /** Newest first. */
+  async listConversations(): Promise<Conversation[]> {
+    const transaction = this.database.transaction('conversations', 'readonly');
+    const all = await requestResult(
+      transaction.objectStore('conversations').index('updatedAt').getAll() as IDBRequest<Conversation[]>,
+    );
+    return all.reverse();
+  }
+
+  async putConversation(conversation: Conversation): Promise<void> {
+    const transaction = this.database.transaction('conversations', 'readwrite');
+    transaction.objectStore('conversations').put(conversation);
+    await transactionDone(transaction);
+  }
+
+  /** A conversation with its messages in order; streaming answers include the chunks stored so far. */
+  async getConversation(id: string): Promise<ConversationWithMessages | undefined> {
+    const transaction = this.database.transaction(['conversations', 'messages', 'chunks'], 'readonly');
+    const conversation = await requestResult(
+      transaction.objectStore('conversations').get(id) as IDBRequest<Conversation | undefined>,
+    );
+    if (!conversation) return undefined;
+    const messages = await requestResult(
+      transaction.objectStore('messages').index('conversationId').getAll(id) as IDBRequest<StoredMessage[]>,
+    );
+    messages.sort((left, right) => left.createdAt - right.createdAt);
+    const folded = await Promise.all(
+      messages.map(async (message) =>
+        message.role === 'assistant' && message.status === 'streaming'
+          ? foldChunks(message, await this.chunksOf(transaction, message.id))
+          : message,
+      ),
+    );
+    return { conversation, messages: folded };
+  }
+
+  /** Stores a message and marks its conversation as updated. */
+  async putMessage(message: StoredMessage, conversationUpdatedAt = Date.now()): Promise<void> {
+    const transaction = this.database.transaction(['conversations', 'messages'], 'readwrite');
+    transaction.objectStore('messages').put(message);
+    const conversations = transaction.objectStore('conversations');
+    const conversation = await requestResult(
+      conversations.get(message.conversationId) as IDBRequest<Conversation | undefined>,
+    );
+    if (conversation) conversations.put({ ...conversation, updatedAt: conversationUpdatedAt });
+    await transactionDone(transaction);
+  }
+
+  async deleteMessage(id: string): Promise<void> {
+    const transaction = this.database.transaction(['messages', 'chunks'], 'readwrite');
+    transaction.objectStore('messages').delete(id);
+    transaction.objectStore('chunks').delete(chunkRange(id));
+    await transactionDone(transaction);
+  }
+
+  /** Appends a piece of a streaming answer: one small write, whatever the length of the answer. */
+  async appendChunk(chunk: AnswerChunk): Promise<void> {
+    const transaction = this.database.transaction('chunks', 'readwrite');
+    transaction.objectStore('chunks').put(chunk);
+    await transactionDone(transaction);
+  }
+
+  /** Writes a finished answer whole and drops its chunks, in one transaction. */
+  async finishAnswer(message: AssistantMessage): Promise<void> {
+    const transaction = this.database.transaction(['messages', 'chunks'], 'readwrite');
+    transaction.objectStore('messages').put({ ...message, request: undefined });
+    transaction.objectStore('chunks').delete(chunkRange(message.id));
+    await transactionDone(transaction);
+  }
+
+  /** Every answer that was streaming when the panel last closed, chunks folded in. */
+  async unfinishedAnswers(): Promise<AssistantMessage[]> {
+    const transaction = this.database.transaction(['messages', 'chunks'], 'readonly');
+    const streaming = await requestResult(
+      transaction.objectStore('messages').index('status').getAll('streaming') as IDBRequest<StoredMessage[]>,
+    );
+    const answers = streaming.filter((message): message is AssistantMessage => message.role === 'assistant');
+    return Promise.all(
+      answers.map(async (answer) => foldChunks(answer, await this.chunksOf(transaction, answer.id))),
+    );
+  }
+
+  async deleteConversation(id: string): Promise<void> {
+    const transaction = this.database.transaction(['conversations', 'messages', 'chunks'], 'readwrite');
+    const messages = transaction.objectStore('messages');
+    const ids = await requestResult(messages.index('conversationId').getAllKeys(id));
+    for (const messageId of ids) {
+      messages.delete(messageId);
+      transaction.objectStore('chunks').delete(chunkRange(String(messageId)));
+    }
+    transaction.objectStore('conversations').delete(id);
+    await transactionDone(transaction);
+  }
+
+  private chunksOf(transaction: IDBTransaction, messageId: string): Promise<AnswerChunk[]> {
+    return requestResult(
+      transaction.objectStore('chunks').getAll(chunkRange(messageId)) as IDBRequest<AnswerChunk[]>,
+    );
+  }
+}
+
+function chunkRange(messageId: string): IDBKeyRange {
+  return IDBKeyRange.bound([messageId, Number.NEGATIVE_INFINITY], [messageId, Number.POSITIVE_INFINITY]);
+}
