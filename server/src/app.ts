@@ -1,0 +1,124 @@
+// Wires a role (gateway, worker, or both) from a config: connections, log, queue, providers. Used by main and tests.
+import { hostname } from 'node:os';
+import { Queue } from 'bullmq';
+import type { Config } from './config.ts';
+import { type Gateway, startGateway } from './gateway/gateway.ts';
+import { createKeys, QUEUE_NAME } from './generations/keys.ts';
+import { createGenerationLog } from './generations/log.ts';
+import { startSweeper } from './generations/sweeper.ts';
+import type { Logger } from './logger.ts';
+import { createProviders } from './providers/registry.ts';
+import { createRedis } from './redis/connect.ts';
+import { type ChatWorker, startChatWorker } from './worker/worker.ts';
+
+export type Role = 'gateway' | 'worker' | 'all';
+
+export interface AppOptions {
+  role: Role;
+  config: Config;
+  logger: Logger;
+  /** Replaces fetch for model calls (tests point it nowhere special: they use a real HTTP server). */
+  fetch?: typeof globalThis.fetch;
+  demoDelayMs?: number;
+  /** Coalescing window of deltas before they are appended. */
+  coalesce?: { maxDelayMs: number; maxChars: number };
+  sweepIntervalMs?: number;
+}
+
+export interface App {
+  gateway: Gateway | undefined;
+  worker: ChatWorker | undefined;
+  close(): Promise<void>;
+}
+
+export const SERVER_NAME = 'chrome-plus/0.1.0';
+
+export async function startApp(options: AppOptions): Promise<App> {
+  const { config, logger, role } = options;
+  const keys = createKeys(config.keyPrefix);
+  const connections = [createRedis(config.redisUrl, `cp-${role}`)];
+  const redis = connections[0]!;
+  for (const connection of connections)
+    connection.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+  const log = createGenerationLog({
+    redis,
+    keys,
+    retentionMs: config.retentionMs,
+    maxLifetimeMs: config.timeouts.queueWaitMs + config.timeouts.totalMs + config.retentionMs + 3_600_000,
+  });
+  const providers = createProviders(config.providers, {
+    timeouts: {
+      connectMs: config.timeouts.connectMs,
+      idleMs: config.timeouts.idleMs,
+      totalMs: config.timeouts.totalMs,
+    },
+    ...(options.fetch && { fetch: options.fetch }),
+    ...(options.demoDelayMs !== undefined && { demoDelayMs: options.demoDelayMs }),
+  });
+  const queue = new Queue(QUEUE_NAME, {
+    connection: redis,
+    prefix: keys.queuePrefix,
+    defaultJobOptions: { removeOnComplete: true, removeOnFail: { age: 3600, count: 1000 }, attempts: 1 },
+  });
+  queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+  const stopSweeper = startSweeper({ log, queue, logger, intervalMs: options.sweepIntervalMs ?? 2_000 });
+
+  let worker: ChatWorker | undefined;
+  if (role === 'worker' || role === 'all') {
+    const connection = createRedis(config.redisUrl, 'cp-worker-bullmq');
+    const subscriber = createRedis(config.redisUrl, 'cp-worker-cancel');
+    connections.push(connection, subscriber);
+    worker = await startChatWorker({
+      connection,
+      subscriber,
+      keys,
+      log,
+      providers,
+      logger,
+      concurrency: config.workerConcurrency,
+      lockDurationMs: config.lockDurationMs,
+      maxStarts: 3,
+      timeouts: config.timeouts,
+      retries: config.retries,
+      coalesce: options.coalesce ?? { maxDelayMs: 15, maxChars: 2048 },
+    });
+  }
+
+  let gateway: Gateway | undefined;
+  if (role === 'gateway' || role === 'all') {
+    const subscriber = createRedis(config.redisUrl, 'cp-gateway-events');
+    connections.push(subscriber);
+    gateway = await startGateway({
+      host: config.host,
+      port: config.port,
+      serverName: `${SERVER_NAME} (${hostname()}:${process.pid})`,
+      redis,
+      subscriber,
+      queue,
+      keys,
+      log,
+      providers,
+      defaultModel: config.defaultModel,
+      logger,
+      tokens: config.tokens,
+      allowedOrigins: config.allowedOrigins,
+      heartbeatMs: config.heartbeatMs,
+      limits: config.limits,
+      timeouts: config.timeouts,
+    });
+  }
+
+  return {
+    gateway,
+    worker,
+    async close() {
+      stopSweeper();
+      await gateway?.close();
+      await worker?.close(config.shutdownGraceMs);
+      await queue.close();
+      await Promise.all(
+        connections.map((connection) => connection.quit().catch(() => connection.disconnect())),
+      );
+    },
+  };
+}

@@ -1,0 +1,201 @@
+// The gateway role: an HTTP server for health and uploads, the WebSocket endpoint, heartbeats and graceful shutdown.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CloseCode, PROTOCOL_PATH } from '@chrome-plus/protocol';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { Keys } from '../generations/keys.ts';
+import type { GenerationLog } from '../generations/log.ts';
+import type { Logger } from '../logger.ts';
+import type { Providers } from '../providers/registry.ts';
+import { createAuthenticator } from './auth.ts';
+import { createFollower, type Follower } from './follower.ts';
+import { createAdmission } from './limits.ts';
+import { createOriginCheck } from './origin.ts';
+import { type SessionContext, startSession } from './session.ts';
+
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  serverName: string;
+  redis: Redis;
+  subscriber: Redis;
+  queue: Queue;
+  keys: Keys;
+  log: GenerationLog;
+  providers: Providers;
+  defaultModel: string;
+  logger: Logger;
+  tokens: ReadonlyMap<string, string>;
+  allowedOrigins: string[] | undefined;
+  heartbeatMs: number;
+  limits: SessionContext['limits'];
+  timeouts: SessionContext['timeouts'];
+  highWaterBytes?: number;
+  stuckMs?: number;
+  /** Extra HTTP routes (uploads, metrics); return true when handled. */
+  routes?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
+  sessionExtras?: Pick<SessionContext, 'checkAttachments' | 'hooks'>;
+  onSocketCount?: (count: number) => void;
+}
+
+export interface Gateway {
+  readonly server: Server;
+  readonly port: number;
+  readonly sockets: number;
+  readonly follower: Follower;
+  /** Stops accepting, closes every socket with 1012 (clients resume elsewhere), and stops. */
+  close(): Promise<void>;
+}
+
+function abortHandshake(socket: Duplex, status: number, message: string): void {
+  socket.end(
+    `HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+  );
+}
+
+/** Server pings every `intervalMs`; a socket that did not answer the previous ping is dead and dropped. */
+function handleKeepAlive(socket: WebSocket, intervalMs: number): () => void {
+  let alive = true;
+  socket.on('pong', () => {
+    alive = true;
+  });
+  const timer = setInterval(() => {
+    if (!alive) {
+      socket.terminate();
+      return;
+    }
+    alive = false;
+    socket.ping();
+  }, intervalMs);
+  return () => clearInterval(timer);
+}
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { logger } = options;
+  const isOriginAllowed = createOriginCheck(options.allowedOrigins);
+  const follower = createFollower({
+    subscriber: options.subscriber,
+    log: options.log,
+    keys: options.keys,
+    logger,
+    ...(options.stuckMs !== undefined && { stuckMs: options.stuckMs }),
+  });
+  const context: SessionContext = {
+    serverName: options.serverName,
+    authenticate: createAuthenticator(options.tokens),
+    log: options.log,
+    queue: options.queue,
+    follower,
+    admission: createAdmission({
+      redis: options.redis,
+      keys: options.keys,
+      requestsPerMinute: options.limits.requestsPerMinute,
+      concurrentGenerations: options.limits.concurrentGenerations,
+    }),
+    providers: options.providers,
+    defaultModel: options.defaultModel,
+    logger,
+    heartbeatMs: options.heartbeatMs,
+    limits: options.limits,
+    timeouts: options.timeouts,
+    highWaterBytes: options.highWaterBytes ?? 1_048_576,
+    ...options.sessionExtras,
+  };
+  let closing = false;
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.limits.maxFrameBytes,
+    perMessageDeflate: false,
+  });
+  wss.on('connection', (socket) => {
+    options.onSocketCount?.(wss.clients.size);
+    const stopKeepAlive = handleKeepAlive(socket, options.heartbeatMs);
+    socket.on('close', () => {
+      stopKeepAlive();
+      options.onSocketCount?.(wss.clients.size);
+    });
+    socket.on('error', (error) => logger.debug({ err: error }, 'socket error'));
+    startSession(socket, context);
+  });
+
+  const server = createServer(async (request, response) => {
+    try {
+      const path = new URL(request.url ?? '/', 'http://gateway').pathname;
+      if (request.method === 'GET' && path === '/healthz') {
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+        return;
+      }
+      if (request.method === 'GET' && path === '/readyz') {
+        const redisReady =
+          options.redis.status === 'ready' &&
+          (await options.redis.ping().then(
+            () => true,
+            () => false,
+          ));
+        const ready = redisReady && !closing;
+        response.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            status: ready ? 'ready' : 'not ready',
+            redis: redisReady,
+            shuttingDown: closing,
+          }),
+        );
+        return;
+      }
+      if (options.routes !== undefined && (await options.routes(request, response))) return;
+      response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}');
+    } catch (error) {
+      logger.error({ err: error }, 'HTTP request failed');
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
+      response.end('{"error":"internal"}');
+    }
+  });
+
+  server.on('upgrade', (request, socket, head) => {
+    socket.on('error', () => {});
+    const path = new URL(request.url ?? '/', 'http://gateway').pathname;
+    if (path !== PROTOCOL_PATH) return abortHandshake(socket, 404, 'Not Found');
+    if (closing) return abortHandshake(socket, 503, 'Service Unavailable');
+    const origin = request.headers.origin;
+    if (!isOriginAllowed(origin)) {
+      logger.info({ origin }, 'refused an upgrade from a disallowed origin');
+      return abortHandshake(socket, 403, 'Forbidden');
+    }
+    wss.handleUpgrade(request, socket, head, (webSocket) => wss.emit('connection', webSocket, request));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+
+  return {
+    server,
+    port,
+    follower,
+    get sockets() {
+      return wss.clients.size;
+    },
+    async close() {
+      closing = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of wss.clients)
+        socket.close(CloseCode.serviceRestart, 'server restarting: reconnect and resume');
+      // Give clients a moment to see the close frame, then cut whoever did not answer it.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      for (const socket of wss.clients) socket.terminate();
+      server.closeAllConnections();
+      await follower.close();
+      wss.close();
+      await stopped;
+    },
+  };
+}

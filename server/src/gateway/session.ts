@@ -1,0 +1,301 @@
+// One client socket's life: hello, frame validation and limits, and the chat operations on its requests.
+import {
+  type ChatCancelFrame,
+  type ChatResumeFrame,
+  type ChatSendFrame,
+  CloseCode,
+  type ErrorCode,
+  HELLO_TIMEOUT_MS,
+  parseClientFrame,
+  type ServerFrame,
+} from '@chrome-plus/protocol';
+import type { Queue } from 'bullmq';
+import type { WebSocket } from 'ws';
+import { requestKey } from '../generations/keys.ts';
+import type { GenerationLog } from '../generations/log.ts';
+import type { ChatJob } from '../jobs.ts';
+import type { Logger } from '../logger.ts';
+import type { Providers } from '../providers/registry.ts';
+import type { Follower, Watch } from './follower.ts';
+import { type AdmissionControl, createFrameBudget } from './limits.ts';
+
+export interface SessionContext {
+  serverName: string;
+  authenticate(token: string | undefined): string | undefined;
+  log: GenerationLog;
+  queue: Queue;
+  follower: Follower;
+  admission: AdmissionControl;
+  providers: Providers;
+  defaultModel: string;
+  logger: Logger;
+  heartbeatMs: number;
+  limits: {
+    maxFrameBytes: number;
+    framesPerSecond: number;
+    requestsPerMinute: number;
+    concurrentGenerations: number;
+    maxUploadBytes: number;
+  };
+  timeouts: { queueWaitMs: number; totalMs: number };
+  /** Send buffer above which delivery to this socket pauses. */
+  highWaterBytes: number;
+  /** Checks a message's attachments before the request is accepted; returns a refusal or undefined. */
+  checkAttachments?(
+    user: string,
+    frame: ChatSendFrame,
+  ): Promise<{ code: ErrorCode; message: string } | undefined>;
+  hooks?: SessionHooks;
+}
+
+export interface SessionHooks {
+  requestAccepted?(): void;
+  requestRefused?(code: ErrorCode): void;
+  frameRefused?(code: ErrorCode): void;
+}
+
+/** Refusing a flood costs as little as possible: at most one error frame a second. */
+const FLOOD_ERROR_INTERVAL_MS = 1_000;
+/** A client that keeps flooding after being told is disconnected. */
+const FLOOD_CLOSE_AFTER = 200;
+
+export function startSession(socket: WebSocket, context: SessionContext): void {
+  const { log, logger } = context;
+  let user: string | undefined;
+  const watches = new Map<string, Watch>();
+  const budget = createFrameBudget(context.limits.framesPerSecond);
+  let refusedFrames = 0;
+  let lastFloodError = 0;
+  // Frames are handled one after another, so that a cancel cannot overtake the send it cancels.
+  let queue: Promise<void> = Promise.resolve();
+
+  const helloTimer = setTimeout(() => {
+    if (user === undefined) socket.close(CloseCode.helloTimeout, 'no hello in time');
+  }, HELLO_TIMEOUT_MS);
+
+  function send(frame: ServerFrame): void {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
+  }
+
+  function refuse(code: ErrorCode, message: string, id?: string, retryAfterMs?: number): void {
+    context.hooks?.frameRefused?.(code);
+    if (id === undefined) {
+      send({ type: 'error', code, message, ...(retryAfterMs !== undefined && { retryAfterMs }) });
+    } else {
+      send({
+        type: 'chat.error',
+        id,
+        code,
+        message,
+        retryable: code === 'rate_limited' || code === 'overloaded',
+        ...(retryAfterMs !== undefined && { retryAfterMs }),
+      });
+    }
+  }
+
+  function watch(key: string, id: string, after: number): void {
+    watches.get(key)?.close();
+    const handle = context.follower.watch({
+      key,
+      id,
+      after,
+      send: (frame) => {
+        if (socket.readyState === socket.OPEN) socket.send(frame);
+      },
+      congested: () => socket.bufferedAmount > context.highWaterBytes,
+      stuck: () => {
+        logger.info({ user }, 'closing a socket that stopped reading');
+        socket.close(CloseCode.overloaded, 'too slow a reader: reconnect and resume');
+      },
+      ended: () => {
+        if (watches.get(key) === handle) watches.delete(key);
+      },
+    });
+    watches.set(key, handle);
+  }
+
+  async function chatSend(frame: ChatSendFrame, owner: string): Promise<void> {
+    const model = frame.model ?? context.defaultModel;
+    const key = requestKey(owner, frame.id);
+    const existing = await log.state(key);
+    if (existing !== undefined) {
+      // The first send wins: a repeat is a resume from the start.
+      send({ type: 'chat.accepted', id: frame.id });
+      if (existing.status === 'pending') await enqueue(key, owner, frame, existing.model);
+      return resumeFrom(key, frame.id, 0, existing);
+    }
+    if (context.providers.resolve(model) === undefined) {
+      context.hooks?.requestRefused?.('model_not_found');
+      return refuse(
+        'model_not_found',
+        `model "${model}" is not available; send models.list for the list`,
+        frame.id,
+      );
+    }
+    if (context.checkAttachments !== undefined) {
+      const refusal = await context.checkAttachments(owner, frame);
+      if (refusal !== undefined) {
+        context.hooks?.requestRefused?.(refusal.code);
+        return refuse(refusal.code, refusal.message, frame.id);
+      }
+    }
+    const deadline = Date.now() + context.timeouts.queueWaitMs + context.timeouts.totalMs + 60_000;
+    const admission = await context.admission.admit(owner, key, deadline);
+    if (!admission.ok) {
+      context.hooks?.requestRefused?.('rate_limited');
+      return refuse('rate_limited', `rate limited: ${admission.message}`, frame.id, admission.retryAfterMs);
+    }
+    const claim = await log.submit(key, { user: owner, id: frame.id, model });
+    if (!claim.created) {
+      await context.admission.release(owner, key);
+      send({ type: 'chat.accepted', id: frame.id });
+      return resumeFrom(key, frame.id, 0);
+    }
+    await log.setDeadline(key, deadline);
+    await enqueue(key, owner, frame, model);
+    context.hooks?.requestAccepted?.();
+    send({ type: 'chat.accepted', id: frame.id });
+    watch(key, frame.id, 0);
+  }
+
+  async function enqueue(key: string, owner: string, frame: ChatSendFrame, model: string): Promise<void> {
+    const data: ChatJob = {
+      key,
+      user: owner,
+      id: frame.id,
+      model,
+      messages: frame.messages,
+      ...(frame.options !== undefined && { options: frame.options }),
+    };
+    // The job id is the request key: adding it twice (a retried send) is a no-op in BullMQ.
+    await context.queue.add('chat', data, { jobId: key });
+  }
+
+  async function resumeFrom(
+    key: string,
+    id: string,
+    after: number,
+    known?: Awaited<ReturnType<GenerationLog['state']>>,
+  ): Promise<void> {
+    const state = known ?? (await log.state(key));
+    if (state === undefined) return refuse('not_found', `no request "${id}"`, id);
+    if (state.terminal && !state.logExists) {
+      return refuse('expired', `request "${id}" ended too long ago: its answer is no longer kept`, id);
+    }
+    watch(key, id, after);
+  }
+
+  async function chatResume(frame: ChatResumeFrame, owner: string): Promise<void> {
+    return resumeFrom(requestKey(owner, frame.id), frame.id, frame.after);
+  }
+
+  async function chatCancel(frame: ChatCancelFrame, owner: string): Promise<void> {
+    const key = requestKey(owner, frame.id);
+    const outcome = await log.requestCancel(key);
+    if (outcome === 'missing') return refuse('not_found', `no request "${frame.id}"`, frame.id);
+    if (outcome === 'pending') {
+      // Still queued: take it out of the queue so that no worker ever calls the model for it.
+      const removed = await context.queue.remove(key);
+      if (removed === 1 || (await context.queue.getJob(key)) === undefined) {
+        await log.finish(key, '', { type: 'chat.cancelled' }, owner);
+      }
+    }
+    if (!watches.has(key)) {
+      // The socket receives the request's terminal event: follow from just before the end, or from now.
+      const state = await log.state(key);
+      if (state !== undefined) watch(key, frame.id, state.terminal ? state.seq - 1 : state.seq);
+    }
+  }
+
+  async function handle(text: string): Promise<void> {
+    const parsed = parseClientFrame(text);
+    if (user === undefined) {
+      if (!parsed.ok || parsed.frame.type !== 'hello') {
+        refuse('unauthorized', 'the first frame must be hello');
+        socket.close(CloseCode.unauthorized, 'hello first');
+        return;
+      }
+      const authenticated = context.authenticate(parsed.frame.token);
+      if (authenticated === undefined) {
+        refuse('unauthorized', 'the token is missing or not valid');
+        socket.close(CloseCode.unauthorized, 'unauthorized');
+        return;
+      }
+      user = authenticated;
+      clearTimeout(helloTimer);
+      send({
+        type: 'welcome',
+        user,
+        server: context.serverName,
+        heartbeatMs: context.heartbeatMs,
+        limits: {
+          maxFrameBytes: context.limits.maxFrameBytes,
+          requestsPerMinute: context.limits.requestsPerMinute,
+          concurrentGenerations: context.limits.concurrentGenerations,
+          maxUploadBytes: context.limits.maxUploadBytes,
+        },
+      });
+      return;
+    }
+    if (!parsed.ok) return refuse(parsed.code, parsed.message, parsed.id);
+    const frame = parsed.frame;
+    switch (frame.type) {
+      case 'hello':
+        return refuse('bad_request', 'already said hello');
+      case 'ping':
+        send(frame.t === undefined ? { type: 'pong' } : { type: 'pong', t: frame.t });
+        return;
+      case 'models.list':
+        send({ type: 'models', models: context.providers.models(), default: context.defaultModel });
+        return;
+      case 'chat.send':
+        return chatSend(frame, user);
+      case 'chat.resume':
+        return chatResume(frame, user);
+      case 'chat.cancel':
+        return chatCancel(frame, user);
+    }
+  }
+
+  socket.on('message', (data, isBinary) => {
+    if (isBinary) {
+      socket.close(CloseCode.binaryFrame, 'text frames only');
+      return;
+    }
+    if (!budget.take()) {
+      refusedFrames++;
+      if (refusedFrames > FLOOD_CLOSE_AFTER) {
+        socket.close(CloseCode.policy, 'too many frames');
+        return;
+      }
+      const time = Date.now();
+      if (time - lastFloodError >= FLOOD_ERROR_INTERVAL_MS) {
+        lastFloodError = time;
+        refuse(
+          'rate_limited',
+          `too many frames: at most ${context.limits.framesPerSecond} a second`,
+          undefined,
+          budget.retryAfterMs(),
+        );
+      }
+      return;
+    }
+    refusedFrames = 0;
+    const text = Array.isArray(data)
+      ? Buffer.concat(data).toString('utf8')
+      : Buffer.from(data as ArrayBuffer).toString('utf8');
+    queue = queue
+      .then(() => handle(text))
+      .catch((error: unknown) => {
+        logger.error({ err: error, user }, 'handling a frame failed');
+        refuse('internal', 'the gateway could not handle this frame; try again');
+      });
+  });
+
+  socket.on('close', () => {
+    clearTimeout(helloTimer);
+    // A closing socket never cancels: the generations go on, and a resume picks them up.
+    for (const handle of watches.values()) handle.close();
+    watches.clear();
+  });
+}

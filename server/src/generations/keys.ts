@@ -1,0 +1,45 @@
+// Names of every Redis key and channel of a deployment, derived from its prefix; one place to read them all.
+import { createHash } from 'node:crypto';
+
+/**
+ * A request's key: a digest of (user, client id), so that ids are per user and any id is a safe key.
+ * It doubles as the BullMQ job id, which makes enqueueing idempotent.
+ */
+export function requestKey(user: string, id: string): string {
+  return createHash('sha256').update(user).update('\n').update(id).digest('base64url').slice(0, 24);
+}
+
+export interface Keys {
+  /** Hash: owner, state, seq counter, fencing token of the running attempt. Outlives the log: it is the claim. */
+  meta(key: string): string;
+  /** Stream: the request's events, one entry per event, entry id 0-<seq>. */
+  log(key: string): string;
+  /** Pub/Sub channel: each appended event, for live delivery; the log stays the truth. */
+  events(key: string): string;
+  /** Pub/Sub channel every worker listens on: request keys to cancel. */
+  cancel: string;
+  /** Sorted set: request key → time by which it must have ended (the backstop of guarantee 2). */
+  deadlines: string;
+  /** Sorted set per user: their requests in flight, scored by deadline (so that leaks heal). */
+  inflight(user: string): string;
+  /** Counter per user and minute. */
+  rate(user: string, minute: number): string;
+  /** BullMQ prefix: one hash tag, so that a queue's keys share a cluster slot. */
+  queuePrefix: string;
+}
+
+export function createKeys(prefix: string): Keys {
+  return {
+    // {key} is a Redis Cluster hash tag: a request's keys land in one slot, so one script may touch them all.
+    meta: (key) => `${prefix}:req:{${key}}`,
+    log: (key) => `${prefix}:log:{${key}}`,
+    events: (key) => `${prefix}:ev:{${key}}`,
+    cancel: `${prefix}:cancel`,
+    deadlines: `${prefix}:deadlines`,
+    inflight: (user) => `${prefix}:user:{${user}}:inflight`,
+    rate: (user, minute) => `${prefix}:user:{${user}}:rpm:${minute}`,
+    queuePrefix: `{${prefix}}`,
+  };
+}
+
+export const QUEUE_NAME = 'chat';

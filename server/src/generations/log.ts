@@ -1,0 +1,251 @@
+// The per-request event log in Redis: claim, fenced append, read, cancel flag, expiry. The heart of the guarantees.
+import type { ChatDoneFrame, ErrorCode } from '@chrome-plus/protocol';
+import type { Redis } from 'ioredis';
+import { defineScript } from '../redis/script.ts';
+import type { Keys } from './keys.ts';
+
+/** An event as a worker writes it: the log adds `seq`, the gateway adds the client's `id`. */
+export type EventBody =
+  | { type: 'chat.delta'; text?: string; reasoning?: string }
+  | { type: 'chat.restart' }
+  | Omit<ChatDoneFrame, 'id' | 'seq'>
+  | { type: 'chat.error'; code: ErrorCode; message: string; retryable: boolean; retryAfterMs?: number }
+  | { type: 'chat.cancelled' };
+
+export type TerminalBody = Extract<EventBody, { type: 'chat.done' | 'chat.error' | 'chat.cancelled' }>;
+
+/** Why an append was refused. */
+export const AppendRefused = {
+  /** The request already ended: nothing may follow its terminal event. */
+  terminal: -1,
+  /** Another attempt owns the request now (this worker lost its job): a zombie must not write. */
+  fenced: -2,
+  /** The request's record expired or never existed. */
+  missing: -3,
+  /** The user asked to cancel: the writer must stop and append `chat.cancelled`. */
+  cancelRequested: -4,
+} as const;
+
+const submitScript = defineScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('HMGET', KEYS[1], 'status', 'created')
+end
+redis.call('HSET', KEYS[1], 'user', ARGV[1], 'id', ARGV[2], 'model', ARGV[3], 'status', 'pending',
+  'seq', 0, 'starts', 0, 'created', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 'new'
+`);
+
+const beginScript = defineScript(`
+local state = redis.call('HMGET', KEYS[1], 'terminal', 'cancel', 'seq')
+if state[3] == false then return {-3, 0, 0} end
+if state[1] == '1' then return {-1, 0, 0} end
+local starts = redis.call('HINCRBY', KEYS[1], 'starts', 1)
+redis.call('HSET', KEYS[1], 'attempt', ARGV[1], 'status', 'running')
+local cancelled = 0
+if state[2] == '1' then cancelled = 1 end
+return {cancelled, tonumber(state[3]), starts}
+`);
+
+// KEYS: meta, log. ARGV: token ('' = any writer, for terminal events of the gateway or the sweeper), body JSON,
+// terminal flag, events channel, log retention ms, meta TTL ms after the end, meta/log TTL ms while running, now.
+const appendScript = defineScript(`
+local state = redis.call('HMGET', KEYS[1], 'terminal', 'attempt', 'cancel', 'seq')
+if state[4] == false then return -3 end
+if state[1] == '1' then return -1 end
+if ARGV[1] ~= '' and state[2] ~= ARGV[1] then return -2 end
+if ARGV[3] ~= '1' and state[3] == '1' then return -4 end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local entry = '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2)
+redis.call('XADD', KEYS[2], '0-' .. seq, 'e', entry)
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[1], 'terminal', '1', 'status', 'done', 'ended', ARGV[8])
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+elseif seq == 1 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[7])
+end
+redis.call('PUBLISH', ARGV[4], entry)
+return seq
+`);
+
+const cancelScript = defineScript(`
+local state = redis.call('HMGET', KEYS[1], 'terminal', 'status')
+if state[2] == false then return 'missing' end
+if state[1] == '1' then return 'terminal' end
+redis.call('HSET', KEYS[1], 'cancel', '1')
+return state[2]
+`);
+
+export interface LogEntry {
+  seq: number;
+  /** The event as stored: `{"seq":N,"type":...}` without the client's id. */
+  json: string;
+}
+
+export interface RequestState {
+  user: string;
+  id: string;
+  model: string;
+  status: 'pending' | 'running' | 'done';
+  seq: number;
+  terminal: boolean;
+  createdAt: number;
+  logExists: boolean;
+}
+
+export type SubmitResult = { created: true } | { created: false; status: string; createdAt: number };
+export type BeginResult =
+  | { kind: 'missing' }
+  | { kind: 'terminal' }
+  | { kind: 'started'; cancelRequested: boolean; seq: number; starts: number };
+
+export interface GenerationLogOptions {
+  redis: Redis;
+  keys: Keys;
+  /** How long a finished log stays readable. */
+  retentionMs: number;
+  /** How long an unfinished request may live at most (its record and log expire after it, whatever happens). */
+  maxLifetimeMs: number;
+  now?: () => number;
+}
+
+export type GenerationLog = ReturnType<typeof createGenerationLog>;
+
+/** Reads the seq of a stored event without parsing the whole JSON: entries start with `{"seq":N,`. */
+export function seqOf(entry: string): number {
+  return Number.parseInt(entry.slice(7, entry.indexOf(',', 7)), 10);
+}
+
+/** Adds the client's id to a stored event, giving the frame as it goes on the wire. */
+export function toFrame(entry: string, quotedId: string): string {
+  return `{"id":${quotedId},${entry.slice(1)}`;
+}
+
+export function createGenerationLog(options: GenerationLogOptions) {
+  const { redis, keys } = options;
+  const now = options.now ?? Date.now;
+  // The record (and with it the claim of the id) outlives the log, so that a resume after expiry is told "expired".
+  const metaTtlAfterEndMs = options.retentionMs + 24 * 3_600_000;
+
+  async function append(key: string, token: string, body: EventBody, terminal: boolean): Promise<number> {
+    const result = await appendScript.run(
+      redis,
+      [keys.meta(key), keys.log(key)],
+      [
+        token,
+        JSON.stringify(body),
+        terminal ? '1' : '0',
+        keys.events(key),
+        options.retentionMs,
+        metaTtlAfterEndMs,
+        options.maxLifetimeMs,
+        now(),
+      ],
+    );
+    return Number(result);
+  }
+
+  return {
+    /** Claims (user, id) for a new request; a second claim of the same key reports the first one's state. */
+    async submit(key: string, request: { user: string; id: string; model: string }): Promise<SubmitResult> {
+      const result = await submitScript.run(
+        redis,
+        [keys.meta(key)],
+        [request.user, request.id, request.model, now(), options.maxLifetimeMs],
+      );
+      if (result === 'new') return { created: true };
+      const [status, createdAt] = result as [string | null, string | null];
+      return { created: false, status: status ?? 'pending', createdAt: Number(createdAt ?? 0) };
+    },
+
+    /** Starts an attempt: records its fencing token, so that any earlier attempt can no longer write. */
+    async begin(key: string, token: string): Promise<BeginResult> {
+      const [code, seq, starts] = (await beginScript.run(redis, [keys.meta(key)], [token])) as number[];
+      if (code === AppendRefused.missing) return { kind: 'missing' };
+      if (code === AppendRefused.terminal) return { kind: 'terminal' };
+      return { kind: 'started', cancelRequested: code === 1, seq: seq ?? 0, starts: starts ?? 1 };
+    },
+
+    /** Appends a non-terminal event as the attempt `token`. Returns the new seq, or an AppendRefused code. */
+    append(key: string, token: string, body: Exclude<EventBody, TerminalBody>): Promise<number> {
+      return append(key, token, body, false);
+    },
+
+    /**
+     * Appends the terminal event, unless one exists already: exactly one terminal event per request.
+     * `token` '' lets a writer that owns no attempt (the gateway cancelling a queued job, the deadline sweeper) end it.
+     * Returns the seq, or an AppendRefused code (then someone else ended the request first).
+     */
+    async finish(key: string, token: string, body: TerminalBody, user: string): Promise<number> {
+      const seq = await append(key, token, body, true);
+      if (seq > 0) {
+        await Promise.all([redis.zrem(keys.deadlines, key), redis.zrem(keys.inflight(user), key)]);
+      }
+      return seq;
+    },
+
+    /** Events with seq > after, in order, at most `count`. */
+    async read(key: string, after: number, count = 1000): Promise<LogEntry[]> {
+      const entries = await redis.xrange(keys.log(key), `(0-${after}`, '+', 'COUNT', count);
+      return entries.map(([, fields]) => {
+        const json = fields[1] ?? '{}';
+        return { seq: seqOf(json), json };
+      });
+    },
+
+    async state(key: string): Promise<RequestState | undefined> {
+      const [fields, logExists] = await Promise.all([
+        redis.hmget(keys.meta(key), 'user', 'id', 'model', 'status', 'seq', 'terminal', 'created'),
+        redis.exists(keys.log(key)),
+      ]);
+      const [user, id, model, status, seq, terminal, created] = fields;
+      if (user === null || user === undefined || seq === null || seq === undefined) return undefined;
+      return {
+        user,
+        id: id ?? '',
+        model: model ?? '',
+        status: (status ?? 'pending') as RequestState['status'],
+        seq: Number(seq),
+        terminal: terminal === '1',
+        createdAt: Number(created ?? 0),
+        logExists: logExists === 1,
+      };
+    },
+
+    /** Marks the request cancelled and tells every worker. */
+    async requestCancel(key: string): Promise<'missing' | 'terminal' | 'pending' | 'running'> {
+      const result = String(await cancelScript.run(redis, [keys.meta(key)], []));
+      if (result === 'pending' || result === 'running') await redis.publish(keys.cancel, key);
+      return result as 'missing' | 'terminal' | 'pending' | 'running';
+    },
+
+    async isCancelRequested(key: string): Promise<boolean> {
+      return (await redis.hget(keys.meta(key), 'cancel')) === '1';
+    },
+
+    /** Every request that should have ended by now (the sweeper ends them). */
+    overdue(limit = 100): Promise<string[]> {
+      return redis.zrangebyscore(keys.deadlines, '-inf', now(), 'LIMIT', 0, limit);
+    },
+
+    setDeadline(key: string, at: number): Promise<number> {
+      return redis.zadd(keys.deadlines, at, key);
+    },
+
+    clearDeadline(key: string): Promise<number> {
+      return redis.zrem(keys.deadlines, key);
+    },
+  };
+}
+
+export function errorBody(
+  code: ErrorCode,
+  message: string,
+  retryable: boolean,
+  retryAfterMs?: number,
+): Extract<TerminalBody, { type: 'chat.error' }> {
+  return retryAfterMs === undefined
+    ? { type: 'chat.error', code, message, retryable }
+    : { type: 'chat.error', code, message, retryable, retryAfterMs };
+}
