@@ -33,7 +33,8 @@ export function parseRetryAfterMs(
   if (retryAfter === undefined || retryAfter === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(retryAfter))
     return Math.min(Math.ceil(Number(retryAfter) * 1000), maxRetryAfterMs);
-  const date = Date.parse(retryAfter);
+  // An HTTP date names a weekday and month; Date.parse would also take "-1" as a year.
+  const date = /[a-z]/i.test(retryAfter) ? Date.parse(retryAfter) : Number.NaN;
   if (Number.isNaN(date)) return undefined;
   return Math.min(Math.max(0, date - now), maxRetryAfterMs);
 }
