@@ -168,7 +168,11 @@ export const fakeBehaviours = {
     }),
   }),
   hang: (): FakeBehaviour => ({ type: 'hang' }),
-  silent: (afterPieces = 0): FakeBehaviour => ({ type: 'answer', silentAfter: afterPieces }),
+  silent: (afterPieces = 0): FakeBehaviour => ({
+    type: 'answer',
+    pieces: ['one ', 'two ', 'three '],
+    silentAfter: afterPieces,
+  }),
   cut: (afterPieces = 2): FakeBehaviour => ({
     type: 'answer',
     pieces: ['one ', 'two ', 'three '],

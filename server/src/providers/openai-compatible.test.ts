@@ -2,12 +2,18 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { type FakeOpenAI, fakeBehaviours, startFakeOpenAI } from '../../test/fake-openai-server.ts';
+import {
+  type FakeOpenAI,
+  fakeBehaviours,
+  lastUserText,
+  startFakeOpenAI,
+} from '../../test/fake-openai-server.ts';
 import { createOpenAICompatibleProvider, type ProviderTimeouts } from './openai-compatible.ts';
 import { ProviderError, type ProviderEvent, type ProviderRequest } from './types.ts';
 
 const apiKey = 'sk-test-secret-key-0123456789';
-const timeouts: ProviderTimeouts = { connectMs: 1000, idleMs: 1000, totalMs: 10_000 };
+// Generous by default: only the timeout tests depend on a timer, and they set their own.
+const timeouts: ProviderTimeouts = { connectMs: 10_000, idleMs: 10_000, totalMs: 30_000 };
 
 let fake: FakeOpenAI;
 before(async () => {
@@ -54,6 +60,16 @@ async function failure(events: AsyncIterable<ProviderEvent>): Promise<ProviderEr
     return error;
   }
   assert.fail('the stream did not fail');
+}
+
+/** The request the fake received with this user message, once it has arrived. */
+async function received(text: string) {
+  for (let waited = 0; waited < 5000; waited += 5) {
+    const record = fake.requests.find((candidate) => lastUserText(candidate.body) === text);
+    if (record) return record;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.fail(`the fake never received "${text}"`);
 }
 
 /** The request the fake received last. */
@@ -136,8 +152,8 @@ test('SSE comments (": keep-alive") are ignored', async () => {
 });
 
 test('keep-alive comments count as life: a long queue wait is not an idle timeout', async () => {
-  fake.enqueue({ type: 'answer', pieces: ['ok'], queuedKeepAlives: 12, tokenIntervalMs: 10 });
-  const events = await collect(provider({ idleMs: 80 }).stream(request()));
+  fake.enqueue({ type: 'answer', pieces: ['ok'], queuedKeepAlives: 30, tokenIntervalMs: 10 });
+  const events = await collect(provider({ idleMs: 200 }).stream(request()));
   assert.equal(text(events), 'ok');
 });
 
@@ -242,22 +258,23 @@ test('404 (or a message saying the model does not exist) is model_not_found', as
 });
 
 test('a server that never answers hits the connect timeout, and the request is dropped', async () => {
-  fake.enqueue(fakeBehaviours.hang());
+  // A marker, not the queue: should the timer beat the request to the server, nothing is left queued.
+  const message = 'connect timeout [[fake:hang]]';
   const started = performance.now();
-  const error = await failure(provider({ connectMs: 60 }).stream(request()));
+  const error = await failure(provider({ connectMs: 200 }).stream(request(message)));
   assert.equal(error.code, 'provider_timeout');
   assert.equal(error.retryable, true);
-  assert.match(error.message, /did not start answering within 0\.1 s/);
-  assert.ok(performance.now() - started < 1000);
-  assert.equal((await lastRequest().closed).early, true);
+  assert.match(error.message, /did not start answering within 0\.2 s/);
+  assert.ok(performance.now() - started < 2000);
+  assert.equal((await (await received(message)).closed).early, true);
 });
 
 test('a server that goes silent mid-answer hits the idle timeout', async () => {
-  fake.enqueue({ type: 'answer', pieces: ['first ', 'second'], silentAfter: 1 });
+  const message = 'idle timeout [[fake:silent after=1]]';
   const events: ProviderEvent[] = [];
   const error = await failure(
     (async function* () {
-      for await (const event of provider({ idleMs: 60 }).stream(request())) {
+      for await (const event of provider({ idleMs: 60 }).stream(request(message))) {
         events.push(event);
         yield event;
       }
@@ -266,19 +283,18 @@ test('a server that goes silent mid-answer hits the idle timeout', async () => {
   assert.equal(error.code, 'provider_timeout');
   assert.equal(error.retryable, true);
   assert.match(error.message, /went silent/);
-  assert.deepEqual(events, [{ type: 'delta', text: 'first ' }]);
-  assert.equal((await lastRequest().closed).early, true);
+  assert.deepEqual(events, [{ type: 'delta', text: 'one ' }]);
+  assert.equal((await (await received(message)).closed).early, true);
 });
 
 test('headers then silence is an idle timeout too', async () => {
-  fake.enqueue(fakeBehaviours.silent(0));
-  const error = await failure(provider({ idleMs: 50 }).stream(request()));
+  const error = await failure(provider({ idleMs: 50 }).stream(request('[[fake:silent]]')));
   assert.equal(error.code, 'provider_timeout');
 });
 
 test('the total deadline ends a slow but steady answer, not retryable', async () => {
   fake.enqueue({ type: 'answer', tokens: 1000, tokenIntervalMs: 10 });
-  const error = await failure(provider({ totalMs: 80, idleMs: 50 }).stream(request()));
+  const error = await failure(provider({ totalMs: 80 }).stream(request()));
   assert.equal(error.code, 'provider_timeout');
   assert.equal(error.retryable, false);
   assert.match(error.message, /did not finish the answer/);
@@ -337,12 +353,13 @@ test("the caller's abort ends the stream with the abort reason and closes the HT
 });
 
 test('an abort before the headers arrive throws an AbortError, not a ProviderError', async () => {
-  fake.enqueue(fakeBehaviours.hang());
+  const message = 'abort while waiting [[fake:hang]]';
   const controller = new AbortController();
-  const stream = provider().stream(request('x', { signal: controller.signal }));
-  setTimeout(() => controller.abort(), 30);
-  await assert.rejects(collect(stream), (error: Error) => error.name === 'AbortError');
-  assert.equal((await lastRequest().closed).early, true);
+  const stream = collect(provider().stream(request(message, { signal: controller.signal })));
+  const record = await received(message);
+  controller.abort();
+  await assert.rejects(stream, (error: Error) => error.name === 'AbortError');
+  assert.equal((await record.closed).early, true);
   const aborted = new AbortController();
   aborted.abort();
   await assert.rejects(
