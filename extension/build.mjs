@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// Builds the unpacked extension into dist/: bundles the TypeScript entry points, copies static files.
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const dist = join(root, 'dist');
+const watch = process.argv.includes('--watch');
+
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+cpSync(join(root, 'static'), dist, { recursive: true });
+
+const options = {
+  absWorkingDir: root,
+  entryPoints: {
+    background: 'src/background.ts',
+    sidepanel: 'src/sidepanel/main.ts',
+    options: 'src/options/main.ts',
+  },
+  outdir: dist,
+  bundle: true,
+  // Pages load their script as a module; the service worker is a classic script.
+  format: 'esm',
+  target: 'chrome116',
+  // The extension never runs Node code: on the browser platform a Node built-in fails the build.
+  platform: 'browser',
+  minify: !watch,
+  sourcemap: watch ? 'inline' : 'linked',
+  legalComments: 'linked',
+  logLevel: 'warning',
+};
+
+if (watch) {
+  const { context } = await import('esbuild');
+  const buildContext = await context(options);
+  await buildContext.watch();
+  console.log('watching extension sources; static files are copied once');
+} else {
+  const result = await build({ ...options, metafile: true });
+  const bytes = Object.values(result.metafile.outputs).reduce((total, output) => total + output.bytes, 0);
+  console.log(`extension built into ${dist} (${Math.round(bytes / 1024)} KiB of scripts)`);
+}

@@ -1,0 +1,258 @@
+// End-to-end harness: the real gateway and worker (child processes) on Redis, a fake model server, and
+// Chromium with the built extension loaded.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { type FakeOpenAI, startFakeOpenAI } from '../../server/test/fake-openai-server.ts';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+export const extensionDist = join(repoRoot, 'extension', 'dist');
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export function chromiumAvailable(): boolean {
+  return existsSync(chromiumPath);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface RoleProcess {
+  child: ChildProcess;
+  output: () => string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `server/src/main.ts <role>` and resolves once it says it is ready. */
+async function spawnRole(
+  role: 'gateway' | 'worker' | 'all',
+  env: Record<string, string>,
+): Promise<RoleProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', role], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${role} did not start in time:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const gatewayReady = output.includes('gateway listening');
+      const workerReady = output.includes('worker ready');
+      const ready =
+        role === 'gateway' ? gatewayReady : role === 'worker' ? workerReady : gatewayReady && workerReady;
+      if (ready) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${role} exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+  return {
+    child,
+    output: () => output,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+export interface Backend {
+  url: string;
+  port: number;
+  prefix: string;
+  /** The fake model server, unless the backend runs the built-in demo model. */
+  fake: FakeOpenAI | undefined;
+  /** Kills the gateway process (SIGKILL: sockets drop without a close frame). */
+  killGateway(): Promise<void>;
+  /** Starts the gateway again on the same port. */
+  startGateway(): Promise<void>;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a gateway and a worker on a Redis key prefix of their own. With `model: 'fake'` they talk to a
+ * fake OpenAI-compatible server; with `model: 'demo'` they use the built-in demo model.
+ */
+export async function startBackend(model: 'fake' | 'demo'): Promise<Backend> {
+  const prefix = `e2e${process.pid}${randomBytes(2).toString('hex')}`;
+  const port = await freePort();
+  const fake = model === 'fake' ? await startFakeOpenAI() : undefined;
+  const env: Record<string, string> = {
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    REDIS_URL: redisUrl,
+    KEY_PREFIX: prefix,
+    AUTH_TOKENS: '',
+    // Info level: the readiness lines are info; the output is only shown when something fails.
+    LOG_LEVEL: 'info',
+    WORKER_LOCK_MS: '2000',
+    SHUTDOWN_GRACE_MS: '1000',
+    RATE_LIMIT_PER_MINUTE: '1000',
+    MAX_CONCURRENT_GENERATIONS: '20',
+    ...(fake && { OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'test-key', OPENAI_MODEL: 'fake-model' }),
+  };
+  if (!fake) {
+    for (const key of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_MODEL', 'DEEPSEEK_API_KEY'])
+      env[key] = '';
+  }
+  const worker = await spawnRole('worker', env);
+  let gateway: RoleProcess | undefined = await spawnRole('gateway', env);
+  let pastLogs = '';
+  return {
+    url: `ws://127.0.0.1:${port}/v1/ws`,
+    port,
+    prefix,
+    fake,
+    async killGateway() {
+      pastLogs += gateway?.output() ?? '';
+      await gateway?.kill('SIGKILL');
+      gateway = undefined;
+    },
+    async startGateway() {
+      gateway = await spawnRole('gateway', env);
+    },
+    logs: () => `--- worker ---\n${worker.output()}\n--- gateway ---\n${pastLogs}${gateway?.output() ?? ''}`,
+    async stop() {
+      await gateway?.kill();
+      await worker.kill();
+      await fake?.close();
+      await deleteKeys(prefix);
+    },
+  };
+}
+
+/** Deletes every key of a test run: `<prefix>*` and BullMQ's `{<prefix>}*`. */
+async function deleteKeys(prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    for (const pattern of [`${prefix}*`, `{${prefix}}*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export interface ExtensionBrowser {
+  context: BrowserContext;
+  extensionId: string;
+  /** Opens the side panel page in a tab (what the side panel shows, at side-panel width). */
+  openPanel(): Promise<Page>;
+  /** Points the extension at `url` through its options page, as a user would. */
+  configureServer(url: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function launchExtension(options: { locale?: string; colorScheme?: 'light' | 'dark' } = {}) {
+  const userDataDir = mkdtempSync(join(tmpdir(), 'chrome-plus-e2e-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromiumPath,
+    headless: true,
+    viewport: { width: 420, height: 760 },
+    deviceScaleFactor: 2,
+    colorScheme: options.colorScheme ?? 'light',
+    locale: options.locale ?? 'en-US',
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      `--disable-extensions-except=${extensionDist}`,
+      `--load-extension=${extensionDist}`,
+      ...(options.locale ? [`--lang=${options.locale}`] : []),
+    ],
+  });
+  const worker =
+    context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 15_000 }));
+  const extensionId = new URL(worker.url()).host;
+  const browser: ExtensionBrowser = {
+    context,
+    extensionId,
+    async openPanel() {
+      const page = await context.newPage();
+      await page.goto(`chrome-extension://${extensionId}/sidepanel.html`);
+      return page;
+    },
+    async configureServer(url) {
+      const page = await context.newPage();
+      await page.goto(`chrome-extension://${extensionId}/options.html`);
+      await page.getByTestId('server-url').fill(url);
+      await page.getByTestId('save').click();
+      await page.getByTestId('options-result').getByText(/saved/i).waitFor();
+      await page.close();
+    },
+    async close() {
+      await context.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+  return browser;
+}
+
+/** Types a message in the composer and sends it with Enter. */
+export async function sendMessage(page: Page, text: string): Promise<void> {
+  const composer = page.getByTestId('composer');
+  await composer.fill(text);
+  await composer.press('Enter');
+}
+
+export function lastAnswer(page: Page): Locator {
+  return page.getByTestId('message-assistant').last();
+}
+
+/** The visible text of an answer's markdown. */
+export async function answerText(answer: Locator): Promise<string> {
+  return ((await answer.locator('.markdown').textContent()) ?? '').trim();
+}
+
+/** Waits until an answer shows at least `characters` characters of text. */
+export async function waitForText(answer: Locator, characters: number, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await answerText(answer);
+    if (text.length >= characters) return text;
+    if (Date.now() > deadline) throw new Error(`answer stuck at ${text.length} characters: "${text}"`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export async function waitForStatus(answer: Locator, status: string, timeoutMs = 30_000): Promise<void> {
+  await answer.and(answer.page().locator(`[data-status="${status}"]`)).waitFor({ timeout: timeoutMs });
+}
+
+/** `count` distinct words, so that any lost or repeated piece changes the text. */
+export function numberedWords(count: number): string[] {
+  return Array.from({ length: count }, (_, index) => `word${index + 1}${index === count - 1 ? '.' : ' '}`);
+}

@@ -1,0 +1,246 @@
+// The DOM of one message: a user bubble, or an assistant answer that streams, fails, or is stopped.
+import type { AnswerState } from '../client/answer.ts';
+import type { RequestEvent } from '../client/chat-client.ts';
+import { StreamingMarkdown } from '../render/streaming-markdown.ts';
+import { describeError } from '../shared/error-text.ts';
+import { t } from '../shared/i18n.ts';
+import type { AssistantMessage, UserMessage } from '../store/types.ts';
+import { copyText } from './clipboard.ts';
+import { icon } from './icons.ts';
+
+export function createUserMessage(message: UserMessage): HTMLElement {
+  const element = document.createElement('div');
+  element.className = 'message-user';
+  element.dataset.testid = 'message-user';
+  element.dataset.messageId = message.id;
+  element.textContent = message.content;
+  return element;
+}
+
+/** Adds a copy button to each code block of freshly rendered markdown. */
+export function decorateCodeBlocks(element: HTMLElement): void {
+  for (const block of element.querySelectorAll<HTMLElement>('.code-block')) {
+    if (block.querySelector('.copy-code')) continue;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'copy-code';
+    button.dataset.testid = 'copy-code';
+    button.textContent = t('copy');
+    button.title = t('copyCode');
+    button.addEventListener('click', () => {
+      void copyText(block.querySelector('code')?.textContent ?? '', button);
+    });
+    block.append(button);
+  }
+}
+
+export type NoteKind = 'none' | 'waiting' | 'queued' | 'reconnecting' | 'offline';
+
+export interface AssistantMessageActions {
+  onRegenerate(messageId: string): void;
+  onReconnectNow(): void;
+}
+
+export class AssistantMessageView {
+  readonly element: HTMLElement;
+  readonly messageId: string;
+  private readonly markdown = new StreamingMarkdown({ decorate: decorateCodeBlocks });
+  private readonly reasoning: HTMLDetailsElement;
+  private readonly reasoningSummary: HTMLElement;
+  private readonly reasoningText: HTMLElement;
+  private readonly note: HTMLElement;
+  private readonly error: HTMLElement;
+  private readonly regenerateButton: HTMLButtonElement;
+  private readonly meta: HTMLElement;
+  private readonly actions: AssistantMessageActions;
+  private state: AnswerState;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private connectionProblem: 'none' | 'reconnecting' | 'offline' = 'none';
+  private isLast = true;
+
+  constructor(message: AssistantMessage, actions: AssistantMessageActions) {
+    this.messageId = message.id;
+    this.actions = actions;
+    this.state = {
+      text: message.content,
+      reasoning: message.reasoning,
+      status: message.status,
+      lastSeq: message.lastSeq,
+      model: message.model,
+      usage: message.usage,
+      error: message.error,
+    };
+    const element = document.createElement('div');
+    element.className = 'message-assistant';
+    element.dataset.testid = 'message-assistant';
+    element.dataset.messageId = message.id;
+    this.element = element;
+
+    this.reasoning = document.createElement('details');
+    this.reasoning.className = 'reasoning';
+    this.reasoningSummary = document.createElement('summary');
+    this.reasoningText = document.createElement('div');
+    this.reasoningText.className = 'reasoning-text';
+    this.reasoning.append(this.reasoningSummary, this.reasoningText);
+
+    this.note = document.createElement('div');
+    this.note.className = 'message-note';
+
+    this.error = document.createElement('div');
+    this.error.className = 'message-error';
+    this.error.dataset.testid = 'message-error';
+
+    const toolbar = document.createElement('div');
+    toolbar.className = 'toolbar';
+    const copyButton = this.toolButton('copy', t('copy'), 'copy-message');
+    copyButton.addEventListener('click', () =>
+      copyText(this.markdown.text, copyButton, copyButton.querySelector('span') ?? undefined),
+    );
+    this.regenerateButton = this.toolButton('regenerate', t('regenerate'), 'regenerate');
+    this.regenerateButton.addEventListener('click', () => actions.onRegenerate(this.messageId));
+    this.meta = document.createElement('span');
+    this.meta.className = 'toolbar-meta';
+    toolbar.append(copyButton, this.regenerateButton, this.meta);
+
+    element.append(this.reasoning, this.note, this.markdown.element, this.error, toolbar);
+    this.markdown.reset(message.content);
+    this.reasoningText.textContent = message.reasoning;
+    this.refresh();
+  }
+
+  get status(): AnswerState['status'] {
+    return this.state.status;
+  }
+
+  /** Applies one event; `state` is the answer after it. Text is appended, never re-rendered whole. */
+  apply(event: RequestEvent, state: AnswerState): void {
+    this.state = state;
+    if (event.type === 'chat.delta') {
+      if (event.text) this.markdown.append(event.text);
+      if (event.reasoning) this.reasoningText.append(event.reasoning);
+    } else if (event.type === 'chat.restart') {
+      this.markdown.reset();
+      this.reasoningText.textContent = '';
+    } else if (event.type !== 'chat.accepted') {
+      this.markdown.flush();
+    }
+    this.refresh();
+  }
+
+  /** Whether this is the conversation's last answer: only that one offers "regenerate". */
+  setLast(isLast: boolean): void {
+    this.isLast = isLast;
+    this.regenerateButton.hidden = !isLast;
+    this.regenerateButton.dataset.testid = isLast ? 'regenerate' : 'regenerate-older';
+    this.renderError();
+  }
+
+  setConnectionProblem(problem: 'none' | 'reconnecting' | 'offline'): void {
+    this.connectionProblem = problem;
+    this.refresh();
+  }
+
+  dispose(): void {
+    clearTimeout(this.retryTimer);
+  }
+
+  private toolButton(name: 'copy' | 'regenerate', label: string, testId: string): HTMLButtonElement {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'tool-button';
+    button.dataset.testid = testId;
+    button.title = label;
+    const text = document.createElement('span');
+    text.textContent = label;
+    button.append(icon(name), text);
+    return button;
+  }
+
+  private refresh(): void {
+    const state = this.state;
+    this.element.dataset.status = state.status;
+    const streaming = state.status === 'streaming';
+
+    this.reasoning.hidden = state.reasoning.length === 0;
+    this.reasoningSummary.textContent = streaming && state.text.length === 0 ? t('thinking') : t('thoughts');
+
+    this.renderNote(this.noteKind());
+    this.renderError();
+
+    const parts: string[] = [];
+    if (state.model) parts.push(state.model);
+    if (state.usage) {
+      parts.push(t('tokensUsed', [String(state.usage.promptTokens), String(state.usage.completionTokens)]));
+    }
+    if (state.status === 'cancelled') parts.unshift(t('cancelled'));
+    this.meta.textContent = parts.join(' · ');
+  }
+
+  private noteKind(): NoteKind {
+    if (this.state.status !== 'streaming') return 'none';
+    if (this.connectionProblem === 'offline' && this.state.lastSeq === 0) return 'offline';
+    if (this.connectionProblem !== 'none') return 'reconnecting';
+    if (this.state.queued) return 'queued';
+    if (this.state.text.length === 0 && this.state.reasoning.length === 0) return 'waiting';
+    return 'none';
+  }
+
+  private renderNote(kind: NoteKind): void {
+    if (this.note.dataset.kind === kind && kind !== 'queued') return;
+    this.note.dataset.kind = kind;
+    this.note.replaceChildren();
+    this.note.hidden = kind === 'none';
+    if (kind === 'waiting') {
+      const dots = document.createElement('span');
+      dots.className = 'typing';
+      dots.setAttribute('aria-label', t('waitingForServer'));
+      dots.append(
+        document.createElement('span'),
+        document.createElement('span'),
+        document.createElement('span'),
+      );
+      this.note.append(dots);
+    } else if (kind === 'queued') {
+      this.note.textContent = t('queued', [String(this.state.queued ?? 0)]);
+    } else if (kind === 'reconnecting') {
+      this.note.textContent = t('reconnecting');
+    } else if (kind === 'offline') {
+      const text = document.createElement('span');
+      text.textContent = t('offlinePending');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'link-button';
+      button.textContent = t('reconnectNow');
+      button.addEventListener('click', () => this.actions.onReconnectNow());
+      this.note.append(text, button);
+    }
+  }
+
+  private renderError(): void {
+    clearTimeout(this.retryTimer);
+    const error = this.state.error;
+    if (this.state.status !== 'error' || !error) {
+      this.error.hidden = true;
+      return;
+    }
+    const description = describeError(error);
+    const text = document.createElement('span');
+    text.textContent = t(description.key, description.substitutions);
+    this.error.replaceChildren(text);
+    // Retrying means regenerating, which only the last answer of a conversation can do.
+    if (description.canRetry && this.isLast) {
+      const retry = document.createElement('button');
+      retry.type = 'button';
+      retry.className = 'retry-button';
+      retry.dataset.testid = 'retry';
+      retry.textContent = t('retry');
+      retry.addEventListener('click', () => this.actions.onRegenerate(this.messageId));
+      this.error.append(retry);
+    }
+    this.error.hidden = false;
+    // A rate limit counts down: redraw each second until a retry can work.
+    if (description.retryAt !== undefined && description.retryAt > Date.now()) {
+      this.retryTimer = setTimeout(() => this.renderError(), 1_000);
+    }
+  }
+}
