@@ -27,7 +27,7 @@ const options = {
   target: 'chrome116',
   // The extension never runs Node code: on the browser platform a Node built-in fails the build.
   platform: 'browser',
-  minify: !watch,
+  minify: !watch && !process.env.NO_MINIFY,
   sourcemap: watch ? 'inline' : 'linked',
   legalComments: 'linked',
   logLevel: 'warning',

@@ -1,6 +1,6 @@
 // End-to-end harness: the real gateway and worker (child processes) on Redis, a fake model server, and
 // Chromium with the built extension loaded.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -174,7 +174,20 @@ export interface ExtensionBrowser {
   close(): Promise<void>;
 }
 
+let built = false;
+
+/** Builds extension/dist from the current sources, once per test process, so a stale build is never tested. */
+function buildExtension(): void {
+  if (built) return;
+  const result = spawnSync(process.execPath, [join(repoRoot, 'extension', 'build.mjs')], {
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`extension build failed:\n${result.stdout}${result.stderr}`);
+  built = true;
+}
+
 export async function launchExtension(options: { locale?: string; colorScheme?: 'light' | 'dark' } = {}) {
+  buildExtension();
   const userDataDir = mkdtempSync(join(tmpdir(), 'chrome-plus-e2e-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: chromiumPath,

@@ -19,6 +19,11 @@ const marked = new Marked({
         highlighted ?? escapeHtml(text)
       }</code></pre></div>`;
     },
+    // An image URL chosen by the model could carry data out of the page the moment it loads
+    // (prompt injection exfiltration): show images as links the user may choose to open.
+    image({ href, text }) {
+      return `<a href="${escapeHtml(href)}" class="image-link">${escapeHtml(text || href)}</a>`;
+    },
   },
 });
 
@@ -32,14 +37,11 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
     node.setAttribute('target', '_blank');
     node.setAttribute('rel', 'noopener noreferrer');
   }
-  if (node.tagName === 'IMG') {
-    node.setAttribute('referrerpolicy', 'no-referrer');
-    node.setAttribute('loading', 'lazy');
-  }
 });
 
 const sanitizeConfig = {
-  // Forms and frames have no place in an answer; style could hide or spoof the panel's own UI.
+  // Forms and frames have no place in an answer; style could hide or spoof the panel's own UI;
+  // images and media would load from URLs the model chose (see the image renderer above).
   FORBID_TAGS: [
     'style',
     'form',
@@ -51,6 +53,14 @@ const sanitizeConfig = {
     'frame',
     'object',
     'embed',
+    'img',
+    'picture',
+    'video',
+    'audio',
+    'source',
+    'link',
+    'meta',
+    'base',
   ],
   FORBID_ATTR: ['style', 'srcset', 'action', 'formaction'],
   ALLOW_DATA_ATTR: false,
