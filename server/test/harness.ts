@@ -86,7 +86,8 @@ export async function spawnRole(
 ): Promise<ChildRole> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', role], {
     cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    // The readiness lines are info logs: a test's LOG_LEVEL=silent must not hide them.
+    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

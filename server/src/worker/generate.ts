@@ -1,5 +1,6 @@
 // One attempt at one chat job: fence, call the model with retries, stream into the log, end with one terminal event.
 import { randomUUID } from 'node:crypto';
+import type { ErrorCode } from '@chrome-plus/protocol';
 import { createCoalescer } from '../generations/coalescer.ts';
 import { AppendRefused, errorBody, type GenerationLog, type TerminalBody } from '../generations/log.ts';
 import type { ChatJob } from '../jobs.ts';
@@ -21,6 +22,15 @@ export interface GenerateOptions {
   /** Turns the job's messages into what the model takes (attachments); may throw a ProviderError-like refusal. */
   prepareMessages?(job: ChatJob, vision: boolean, signal: AbortSignal): Promise<ProviderMessage[]>;
   now?: () => number;
+  hooks?: AttemptHooks;
+}
+
+/** Observation points for metrics; all optional. */
+export interface AttemptHooks {
+  /** The attempt's first delta reached the log, `elapsedMs` after the attempt started. */
+  firstDelta?(elapsedMs: number): void;
+  /** A model call failed (retried or not). */
+  providerFailed?(code: ErrorCode): void;
 }
 
 /** Why an attempt stopped without writing a terminal event. */
@@ -63,6 +73,7 @@ export function startAttempt(job: ChatJob, queuedAt: number, options: GenerateOp
   const controller = new AbortController();
   let stopReason: StopReason | undefined;
   const token = randomUUID();
+  const startedAt = now();
   const { log, logger } = options;
   const key = job.key;
 
@@ -135,6 +146,7 @@ export function startAttempt(job: ChatJob, queuedAt: number, options: GenerateOp
           controller.abort();
           throw new AttemptAbandoned(`append refused (${seq})`);
         }
+        if (!wroteText) options.hooks?.firstDelta?.(now() - startedAt);
         wroteText = true;
       },
     });
@@ -178,10 +190,13 @@ export function startAttempt(job: ChatJob, queuedAt: number, options: GenerateOp
           return stopped();
         }
         const failure = toProviderError(error);
+        options.hooks?.providerFailed?.(failure.code);
         // Text already shown cannot be taken back by a silent retry: only retry before the first token.
         if (!wroteText && shouldRetry(failure, attempt, options.retries.maxAttempts)) {
           const delay = retryDelayMs(attempt, failure, options.retries);
           if (now() + delay < deadline) {
+            // Pieces of the failed attempt still waiting in the coalescer were never shown: drop them.
+            coalescer.discard();
             logger.info({ key, attempt, code: failure.code, delay }, 'provider call failed, retrying');
             await sleep(delay, controller.signal);
             if (controller.signal.aborted) return stopped();
