@@ -99,7 +99,10 @@ export interface Backend {
  * Starts a gateway and a worker on a Redis key prefix of their own. With `model: 'fake'` they talk to a
  * fake OpenAI-compatible server; with `model: 'demo'` they use the built-in demo model.
  */
-export async function startBackend(model: 'fake' | 'demo'): Promise<Backend> {
+export async function startBackend(
+  model: 'fake' | 'demo',
+  extraEnv: Record<string, string> = {},
+): Promise<Backend> {
   const prefix = `e2e${process.pid}${randomBytes(2).toString('hex')}`;
   const port = await freePort();
   const fake = model === 'fake' ? await startFakeOpenAI() : undefined;
@@ -116,6 +119,7 @@ export async function startBackend(model: 'fake' | 'demo'): Promise<Backend> {
     RATE_LIMIT_PER_MINUTE: '1000',
     MAX_CONCURRENT_GENERATIONS: '20',
     ...(fake && { OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'test-key', OPENAI_MODEL: 'fake-model' }),
+    ...extraEnv,
   };
   if (!fake) {
     for (const key of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_MODEL', 'DEEPSEEK_API_KEY'])
@@ -169,8 +173,8 @@ export interface ExtensionBrowser {
   extensionId: string;
   /** Opens the side panel page in a tab (what the side panel shows, at side-panel width). */
   openPanel(): Promise<Page>;
-  /** Points the extension at `url` through its options page, as a user would. */
-  configureServer(url: string): Promise<void>;
+  /** Points the extension at `url` (and `token`) through its options page, as a user would. */
+  configureServer(url: string, token?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -218,10 +222,11 @@ export async function launchExtension(options: { locale?: string; colorScheme?: 
       await page.goto(`chrome-extension://${extensionId}/sidepanel.html`);
       return page;
     },
-    async configureServer(url) {
+    async configureServer(url, token = '') {
       const page = await context.newPage();
       await page.goto(`chrome-extension://${extensionId}/options.html`);
       await page.getByTestId('server-url').fill(url);
+      await page.getByTestId('token').fill(token);
       await page.getByTestId('save').click();
       await page.getByTestId('options-result').getByText(/saved/i).waitFor();
       await page.close();

@@ -4,7 +4,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { FakeOpenAI, RecordedRequest } from '../../server/test/fake-openai-server.ts';
+import {
+  type FakeOpenAI,
+  fakeBehaviours,
+  type RecordedRequest,
+} from '../../server/test/fake-openai-server.ts';
 import {
   answerText,
   type Backend,
@@ -189,6 +193,66 @@ test('hostile markdown executes nothing and links open safely', { skip }, async 
   await page.close();
 });
 
+test('a provider error is said in plain words, and retry regenerates the answer', { skip }, async () => {
+  fake.enqueue(fakeBehaviours.badRequest('The temperature is out of range.'));
+  const page = await openConnectedPanel();
+  await sendMessage(page, 'Fail first, please.');
+  const failed = lastAnswer(page);
+  await waitForStatus(failed, 'error');
+  const error = failed.getByTestId('message-error');
+  assert.match((await error.textContent()) ?? '', /temperature is out of range/i);
+  assert.equal(await page.getByTestId('send').isVisible(), true, 'an error ends the busy state');
+
+  const words = numberedWords(12);
+  fake.enqueue({ type: 'answer', pieces: words, tokenIntervalMs: 10 });
+  await error.getByTestId('retry').click();
+  const retried = lastAnswer(page);
+  await waitForStatus(retried, 'done');
+  assert.equal(await answerText(retried), words.join('').trim());
+  assert.equal(await page.getByTestId('message-assistant').count(), 1, 'the failed answer was replaced');
+
+  const again = numberedWords(5).map((word) => `again-${word}`);
+  fake.enqueue({ type: 'answer', pieces: again, tokenIntervalMs: 10 });
+  await page.getByTestId('regenerate').click();
+  await page
+    .locator('[data-testid="message-assistant"][data-status="done"]', { hasText: 'again-word1' })
+    .waitFor();
+  assert.equal(await page.getByTestId('message-assistant').count(), 1);
+  assert.equal(await page.getByTestId('message-user').count(), 1);
+  const last = chatRequests().at(-1);
+  assert.deepEqual(
+    ((last?.body?.messages ?? []) as { role: string }[]).map((message) => message.role),
+    ['user'],
+    'a regenerated answer is not shown its failed or replaced predecessors',
+  );
+  await page.close();
+});
+
+test('a refused token asks for one and stops retrying; the saved token connects', { skip }, async () => {
+  const guarded = await startBackend('demo', { AUTH_TOKENS: 'tester:e2e-secret-token' });
+  try {
+    await browser.configureServer(guarded.url, 'wrong-token');
+    const page = await browser.openPanel();
+    const banner = page.getByTestId('unauthorized-banner');
+    await banner.waitFor({ timeout: 15_000 });
+    assert.equal(await page.getByTestId('connection-status').getAttribute('data-state'), 'offline');
+    assert.match((await page.getByTestId('connection-status').textContent()) ?? '', /token/i);
+    await page.waitForTimeout(1_500);
+    assert.equal(
+      await page.getByTestId('connection-status').getAttribute('data-reason'),
+      'unauthorized',
+      'no reconnect attempts with a refused token',
+    );
+    await browser.configureServer(guarded.url, 'e2e-secret-token');
+    await connected(page);
+    assert.equal(await banner.isVisible(), false);
+    await page.close();
+  } finally {
+    await browser.configureServer(backend.url);
+    await guarded.stop();
+  }
+});
+
 test('a long answer does not slow the panel down as it grows', { skip }, async () => {
   // About 20,000 tokens (5 words a piece, 4,000 pieces) in paragraphs, arriving as fast as the worker writes.
   const pieces = Array.from({ length: 20 }, (_, index) =>
@@ -196,12 +260,16 @@ test('a long answer does not slow the panel down as it grows', { skip }, async (
   );
   fake.enqueue({ type: 'answer', pieces, tokens: 4_000, tokenIntervalMs: 1 });
   const page = await openConnectedPanel();
+  // An event-loop probe: how late a 20 ms timer fires says how long the page was busy rendering.
   await page.evaluate(() => {
-    const tasks: { start: number; duration: number }[] = [];
-    new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) tasks.push({ start: entry.startTime, duration: entry.duration });
-    }).observe({ type: 'longtask', buffered: false });
-    (window as { __longTasks?: typeof tasks }).__longTasks = tasks;
+    const lags: { at: number; lag: number }[] = [];
+    let expected = performance.now() + 20;
+    setInterval(() => {
+      const now = performance.now();
+      lags.push({ at: now, lag: Math.max(0, now - expected) });
+      expected = now + 20;
+    }, 20);
+    (window as { __lags?: typeof lags }).__lags = lags;
   });
   const started = await page.evaluate(() => performance.now());
   await sendMessage(page, 'A very long answer, please.');
@@ -210,22 +278,26 @@ test('a long answer does not slow the panel down as it grows', { skip }, async (
   const ended = await page.evaluate(() => performance.now());
   const text = await answerText(answer);
   assert.ok(text.length > 90_000, `a long answer arrived (${text.length} characters)`);
-  const tasks = await page.evaluate(
-    () => (window as { __longTasks?: { start: number; duration: number }[] }).__longTasks ?? [],
-  );
+  const lags = await page.evaluate(() => (window as { __lags?: { at: number; lag: number }[] }).__lags ?? []);
   const middle = started + (ended - started) / 2;
-  const busy = (from: number, to: number) =>
-    tasks
-      .filter((task) => task.start >= from && task.start < to)
-      .reduce((sum, task) => sum + task.duration, 0);
-  const longest = Math.max(0, ...tasks.map((task) => task.duration));
-  console.log(
-    `long answer: ${Math.round(ended - started)} ms, long tasks ${tasks.length}, longest ${Math.round(longest)} ms, ` +
-      `first half ${Math.round(busy(started, middle))} ms, second half ${Math.round(busy(middle, ended + 1))} ms`,
+  const lagBetween = (from: number, to: number) =>
+    lags.filter((sample) => sample.at >= from && sample.at < to).reduce((sum, sample) => sum + sample.lag, 0);
+  const worst = Math.max(0, ...lags.map((sample) => sample.lag));
+  const quarter = (ended - started) / 4;
+  const quarters = [0, 1, 2, 3].map((index) =>
+    Math.round(
+      lagBetween(started + index * quarter, started + (index + 1) * quarter + (index === 3 ? 1 : 0)),
+    ),
   );
-  assert.ok(longest < 500, `no frame blocked for long (longest task ${Math.round(longest)} ms)`);
+  const firstHalf = lagBetween(started, middle);
+  const secondHalf = lagBetween(middle, ended + 1);
+  console.log(
+    `long answer: ${text.length} characters in ${Math.round(ended - started)} ms; timer lag: worst ${Math.round(worst)} ms, ` +
+      `first half ${Math.round(firstHalf)} ms, second half ${Math.round(secondHalf)} ms (by quarter: ${quarters.join(', ')} ms)`,
+  );
+  assert.ok(worst < 500, `the page never froze (worst timer lag ${Math.round(worst)} ms)`);
   assert.ok(
-    busy(middle, ended + 1) < busy(started, middle) * 3 + 400,
+    secondHalf < firstHalf * 3 + 500,
     'the second half of the answer costs about what the first half did',
   );
   await page.close();

@@ -7,6 +7,7 @@ export class ChunkBatcher {
   private text = '';
   private reasoning = '';
   private reset = false;
+  private fromSeq: number | undefined;
   private seq: number | undefined;
 
   constructor(messageId: string) {
@@ -15,11 +16,13 @@ export class ChunkBatcher {
 
   /** Adds an in-order event; terminal events are written whole elsewhere and ignored here. */
   add(event: RequestEvent): void {
+    if (event.type !== 'chat.delta' && event.type !== 'chat.restart') return;
+    this.fromSeq ??= event.seq;
     if (event.type === 'chat.delta') {
       this.text += event.text ?? '';
       this.reasoning += event.reasoning ?? '';
       this.seq = event.seq;
-    } else if (event.type === 'chat.restart') {
+    } else {
       // What came before the restart in this batch is void, and so is everything stored before it.
       this.text = '';
       this.reasoning = '';
@@ -30,9 +33,10 @@ export class ChunkBatcher {
 
   /** The chunk to write, or undefined when nothing arrived since the last one. */
   take(): AnswerChunk | undefined {
-    if (this.seq === undefined) return undefined;
+    if (this.seq === undefined || this.fromSeq === undefined) return undefined;
     const chunk: AnswerChunk = {
       messageId: this.messageId,
+      fromSeq: this.fromSeq,
       seq: this.seq,
       text: this.text,
       reasoning: this.reasoning,
@@ -41,6 +45,7 @@ export class ChunkBatcher {
     this.text = '';
     this.reasoning = '';
     this.reset = false;
+    this.fromSeq = undefined;
     this.seq = undefined;
     return chunk;
   }

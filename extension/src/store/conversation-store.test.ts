@@ -78,11 +78,23 @@ test('a streaming answer is rebuilt from its chunks, restarts included, with the
   store.close();
 });
 
-test('chunks at or below the stored seq are not applied twice', () => {
-  const folded = foldChunks(answer({ content: 'abc', lastSeq: 3 }), [
-    { messageId: 'm2', seq: 3, text: 'c', reasoning: '', reset: false },
-    { messageId: 'm2', seq: 4, text: 'd', reasoning: '', reset: false },
+test('overlapping chunks (two panels following one answer) never repeat text', () => {
+  const chunk = (fromSeq: number, seq: number, text: string) => ({
+    messageId: 'm2',
+    fromSeq,
+    seq,
+    text,
+    reasoning: '',
+    reset: false,
+  });
+  const folded = foldChunks(answer({ content: 'a', lastSeq: 1 }), [
+    chunk(1, 1, 'a'),
+    chunk(2, 3, 'bc'),
+    chunk(2, 5, 'bcde'),
+    chunk(4, 6, 'def'),
+    chunk(6, 7, 'fg'),
   ]);
-  assert.equal(folded.content, 'abcd');
-  assert.equal(folded.lastSeq, 4);
+  // 1 is stored; 2-3 follow; 2-5 overlaps and is skipped; 4-6 follows; 6-7 overlaps.
+  assert.equal(folded.content, 'abcdef');
+  assert.equal(folded.lastSeq, 6, 'the resume fetches the rest after 6');
 });

@@ -9,13 +9,18 @@ export interface ConversationWithMessages {
   messages: StoredMessage[];
 }
 
-/** Folds the stored chunks of a streaming answer into its message. */
+/**
+ * Folds the stored chunks of a streaming answer into its message. Only a chunk that starts right
+ * after the text so far is used: two panels following one answer write chunks with different
+ * boundaries, and overlapping pieces must not repeat text. What is skipped is fetched again by the
+ * resume after `lastSeq`.
+ */
 export function foldChunks(message: AssistantMessage, chunks: readonly AnswerChunk[]): AssistantMessage {
   let content = message.content;
   let reasoning = message.reasoning;
   let lastSeq = message.lastSeq;
   for (const chunk of [...chunks].sort((left, right) => left.seq - right.seq)) {
-    if (chunk.seq <= lastSeq) continue;
+    if (chunk.fromSeq !== lastSeq + 1) continue;
     if (chunk.reset) {
       content = '';
       reasoning = '';

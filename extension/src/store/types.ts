@@ -44,6 +44,8 @@ export type StoredMessage = UserMessage | AssistantMessage;
  */
 export interface AnswerChunk {
   messageId: string;
+  /** The seq of the first event this piece covers. */
+  fromSeq: number;
   /** The seq of the last event this piece covers. */
   seq: number;
   text: string;
