@@ -6,7 +6,9 @@ import { type Gateway, startGateway } from './gateway/gateway.ts';
 import { createKeys, QUEUE_NAME } from './generations/keys.ts';
 import { createGenerationLog } from './generations/log.ts';
 import { startSweeper } from './generations/sweeper.ts';
+import { type HealthServer, startHealthServer } from './http/health-server.ts';
 import type { Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { createProviders } from './providers/registry.ts';
 import { createRedis } from './redis/connect.ts';
 import { type ChatWorker, startChatWorker } from './worker/worker.ts';
@@ -28,6 +30,9 @@ export interface AppOptions {
 export interface App {
   gateway: Gateway | undefined;
   worker: ChatWorker | undefined;
+  /** The worker's own HTTP server (/healthz, /readyz, /metrics), when WORKER_PORT is set. */
+  workerHttp: HealthServer | undefined;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -35,17 +40,21 @@ export const SERVER_NAME = 'chrome-plus/0.1.0';
 
 export async function startApp(options: AppOptions): Promise<App> {
   const { config, logger, role } = options;
+  const metrics = createMetrics({ role });
+  let closing = false;
   const keys = createKeys(config.keyPrefix);
   const connections = [createRedis(config.redisUrl, `cp-${role}`)];
   const redis = connections[0]!;
   for (const connection of connections)
     connection.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
-  const log = createGenerationLog({
-    redis,
-    keys,
-    retentionMs: config.retentionMs,
-    maxLifetimeMs: config.timeouts.queueWaitMs + config.timeouts.totalMs + config.retentionMs + 3_600_000,
-  });
+  const log = metrics.instrumentLog(
+    createGenerationLog({
+      redis,
+      keys,
+      retentionMs: config.retentionMs,
+      maxLifetimeMs: config.timeouts.queueWaitMs + config.timeouts.totalMs + config.retentionMs + 3_600_000,
+    }),
+  );
   const providers = createProviders(config.providers, {
     timeouts: {
       connectMs: config.timeouts.connectMs,
@@ -61,6 +70,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     defaultJobOptions: { removeOnComplete: true, removeOnFail: { age: 3600, count: 1000 }, attempts: 1 },
   });
   queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+  metrics.watchQueue(queue);
   const stopSweeper = startSweeper({ log, queue, logger, intervalMs: options.sweepIntervalMs ?? 2_000 });
 
   let worker: ChatWorker | undefined;
@@ -81,6 +91,28 @@ export async function startApp(options: AppOptions): Promise<App> {
       timeouts: config.timeouts,
       retries: config.retries,
       coalesce: options.coalesce ?? { maxDelayMs: 15, maxChars: 2048 },
+      hooks: metrics.workerHooks,
+    });
+    metrics.watchWorker(worker);
+  }
+
+  let workerHttp: HealthServer | undefined;
+  if (worker !== undefined && config.workerPort !== 0) {
+    const bullmqConnection = connections[1]!;
+    workerHttp = await startHealthServer({
+      host: config.host,
+      port: config.workerPort,
+      logger,
+      readiness: async () => ({
+        redis:
+          bullmqConnection.status === 'ready' &&
+          (await bullmqConnection.ping().then(
+            () => true,
+            () => false,
+          )),
+        accepting: !closing,
+      }),
+      metrics: (response) => metrics.serve(response),
     });
   }
 
@@ -105,16 +137,29 @@ export async function startApp(options: AppOptions): Promise<App> {
       heartbeatMs: config.heartbeatMs,
       limits: config.limits,
       timeouts: config.timeouts,
+      routes: async (request, response) => {
+        if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') return false;
+        await metrics.serve(response);
+        return true;
+      },
+      sessionExtras: { hooks: metrics.sessionHooks },
+      onSocketCount: (count) => metrics.socketCount(count),
+      onDelivered: (appendedAt) => metrics.delivered(appendedAt),
     });
   }
 
   return {
     gateway,
     worker,
+    workerHttp,
+    metrics,
     async close() {
+      closing = true;
       stopSweeper();
       await gateway?.close();
       await worker?.close(config.shutdownGraceMs);
+      // Kept up while the worker drains, so that probes see "not ready" rather than a refused connection.
+      await workerHttp?.close();
       await queue.close();
       await Promise.all(
         connections.map((connection) => connection.quit().catch(() => connection.disconnect())),

@@ -40,6 +40,12 @@ async function main(): Promise<void> {
       `gateway listening on ${config.host}:${app.gateway.port}`,
     );
   }
+  if (app.workerHttp) {
+    logger.info(
+      { url: `http://${config.host}:${app.workerHttp.port}/metrics` },
+      `worker health and metrics on ${config.host}:${app.workerHttp.port}`,
+    );
+  }
   if (app.worker) logger.info({ concurrency: config.workerConcurrency }, 'worker ready');
 
   let stopping = false;

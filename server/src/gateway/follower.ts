@@ -50,8 +50,10 @@ export interface FollowerOptions {
   stuckMs?: number;
   /** How often live watches that heard nothing re-read their log, in case a Pub/Sub message was lost. */
   idleCheckMs?: number;
-  /** Called with the delay between an event's append and its send, for metrics. */
+  /** The clock (epoch ms). */
   now?: () => number;
+  /** Called after a live event went to a socket, with its append time (epoch ms, the writer's clock), for metrics. */
+  delivered?(appendedAt: number): void;
 }
 
 export interface Follower {
@@ -61,6 +63,8 @@ export interface Follower {
 }
 
 const TERMINAL = /^"type":"chat\.(?:done|error|cancelled)"/;
+/** The field the log script adds, last, to the published copy of an event: `,"at":<append time ms>}`. */
+const APPENDED_AT = ',"at":';
 
 function isTerminalEntry(entry: string): boolean {
   // Entries start with {"seq":N, then "type":...; no need to parse the JSON for this.
@@ -131,16 +135,22 @@ export function createFollower(options: FollowerOptions): Follower {
     }
   }
 
-  subscriber.on('message', (channel: string, entry: string) => {
+  subscriber.on('message', (channel: string, message: string) => {
     const entry_ = channels.get(channel);
     if (entry_ === undefined) return;
+    // Strip the append time, so that a live frame is byte for byte the one a replay sends.
+    const at = message.lastIndexOf(APPENDED_AT);
+    const entry = at < 0 ? message : `${message.slice(0, at)}}`;
+    const appendedAt = at < 0 ? 0 : Number(message.slice(at + APPENDED_AT.length, -1));
     const seq = seqOf(entry);
     for (const subscription of entry_.subscriptions) {
       if (subscription.mode === 'catching') {
         subscription.dirty = true;
       } else if (subscription.mode === 'live') {
-        if (seq === subscription.last + 1) deliver(subscription, seq, entry);
-        else if (seq > subscription.last + 1) void catchUp(subscription);
+        if (seq === subscription.last + 1) {
+          deliver(subscription, seq, entry);
+          if (appendedAt > 0) options.delivered?.(appendedAt);
+        } else if (seq > subscription.last + 1) void catchUp(subscription);
       }
     }
   });

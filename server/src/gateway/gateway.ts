@@ -38,6 +38,8 @@ export interface GatewayOptions {
   routes?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
   sessionExtras?: Pick<SessionContext, 'checkAttachments' | 'hooks'>;
   onSocketCount?: (count: number) => void;
+  /** A live event went to a socket; `appendedAt` is its append time (epoch ms), for the delivery-latency metric. */
+  onDelivered?: (appendedAt: number) => void;
 }
 
 export interface Gateway {
@@ -81,6 +83,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     keys: options.keys,
     logger,
     ...(options.stuckMs !== undefined && { stuckMs: options.stuckMs }),
+    ...(options.onDelivered !== undefined && { delivered: options.onDelivered }),
   });
   const context: SessionContext = {
     serverName: options.serverName,

@@ -52,6 +52,8 @@ export interface SessionHooks {
   requestAccepted?(): void;
   requestRefused?(code: ErrorCode): void;
   frameRefused?(code: ErrorCode): void;
+  /** The first delta of a request this socket sent went out, `elapsedMs` after its chat.send arrived. */
+  firstDelta?(elapsedMs: number): void;
 }
 
 /** Refusing a flood costs as little as possible: at most one error frame a second. */
@@ -93,14 +95,22 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
     }
   }
 
-  function watch(key: string, id: string, after: number): void {
+  /** `sentAt`: when the chat.send of a new request arrived, to time its first delta. */
+  function watch(key: string, id: string, after: number, sentAt?: number): void {
     watches.get(key)?.close();
+    const firstDelta = sentAt === undefined ? undefined : context.hooks?.firstDelta;
+    let timing = firstDelta !== undefined;
     const handle = context.follower.watch({
       key,
       id,
       after,
       send: (frame) => {
         if (socket.readyState === socket.OPEN) socket.send(frame);
+        // Only until the first event: later frames cost nothing here.
+        if (timing) {
+          timing = false;
+          if (frame.includes('"type":"chat.delta"')) firstDelta?.(Date.now() - sentAt!);
+        }
       },
       congested: () => socket.bufferedAmount > context.highWaterBytes,
       stuck: () => {
@@ -115,6 +125,7 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
   }
 
   async function chatSend(frame: ChatSendFrame, owner: string): Promise<void> {
+    const sentAt = Date.now();
     const model = frame.model ?? context.defaultModel;
     const key = requestKey(owner, frame.id);
     const existing = await log.state(key);
@@ -155,7 +166,7 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
     await enqueue(key, owner, frame, model);
     context.hooks?.requestAccepted?.();
     send({ type: 'chat.accepted', id: frame.id });
-    watch(key, frame.id, 0);
+    watch(key, frame.id, 0, sentAt);
   }
 
   async function enqueue(key: string, owner: string, frame: ChatSendFrame, model: string): Promise<void> {

@@ -65,7 +65,8 @@ if ARGV[3] == '1' then
 elseif seq == 1 then
   redis.call('PEXPIRE', KEYS[2], ARGV[7])
 end
-redis.call('PUBLISH', ARGV[4], entry)
+-- The published copy also carries the append time, for the gateways' delivery-latency metric; they strip it.
+redis.call('PUBLISH', ARGV[4], string.sub(entry, 1, -2) .. ',"at":' .. ARGV[8] .. '}')
 return seq
 `);
 

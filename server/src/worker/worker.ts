@@ -6,7 +6,13 @@ import { errorBody, type GenerationLog } from '../generations/log.ts';
 import { chatJobSchema } from '../jobs.ts';
 import type { Logger } from '../logger.ts';
 import type { Providers } from '../providers/registry.ts';
-import { type Attempt, AttemptAbandoned, type GenerateOptions, startAttempt } from './generate.ts';
+import {
+  type Attempt,
+  AttemptAbandoned,
+  type AttemptHooks,
+  type GenerateOptions,
+  startAttempt,
+} from './generate.ts';
 
 export interface ChatWorkerOptions extends Omit<GenerateOptions, 'log' | 'providers' | 'logger'> {
   /** Used by BullMQ (blocking commands) and for our appends. */
@@ -25,7 +31,7 @@ export interface ChatWorkerOptions extends Omit<GenerateOptions, 'log' | 'provid
 }
 
 /** Observation points for metrics; all optional. */
-export interface WorkerHooks {
+export interface WorkerHooks extends AttemptHooks {
   jobStarted?(job: Job, waitedMs: number): void;
   jobEnded?(job: Job, outcome: 'finished' | 'handed-back' | 'abandoned' | 'failed'): void;
 }
