@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
  * It doubles as the BullMQ job id, which makes enqueueing idempotent.
  */
 export function requestKey(user: string, id: string): string {
-  return createHash('sha256').update(user).update('\n').update(id).digest('base64url').slice(0, 24);
+  // Length-prefixed, so that no (user, id) pair can spell another's.
+  return createHash('sha256').update(`${user.length}:${user}:${id}`).digest('base64url').slice(0, 24);
 }
 
 export interface Keys {

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { cleanupPrefix, REDIS_URL, testPrefix } from '../../test/harness.ts';
+import { createKeys, requestKey } from './keys.ts';
+import { AppendRefused, createGenerationLog, errorBody, seqOf, toFrame } from './log.ts';
+
+const prefix = testPrefix('log');
+const keys = createKeys(prefix);
+let redis: Redis;
+let log: ReturnType<typeof createGenerationLog>;
+
+before(() => {
+  redis = new Redis(REDIS_URL);
+  log = createGenerationLog({ redis, keys, retentionMs: 60_000, maxLifetimeMs: 600_000 });
+});
+
+after(async () => {
+  redis.disconnect();
+  await cleanupPrefix(prefix);
+});
+
+test('request keys are per user and safe whatever the id', () => {
+  assert.notEqual(requestKey('alice', 'x'), requestKey('bob', 'x'));
+  assert.notEqual(requestKey('a', 'b\nc'), requestKey('a\nb', 'c'));
+  assert.match(requestKey('u', 'any:id/with{braces}'), /^[A-Za-z0-9_-]{24}$/);
+});
+
+test('a claim is taken once; the second submit sees the first', async () => {
+  const key = requestKey('u', 'claim');
+  assert.deepEqual(await log.submit(key, { user: 'u', id: 'claim', model: 'm' }), { created: true });
+  const second = await log.submit(key, { user: 'u', id: 'claim', model: 'other' });
+  assert.equal(second.created, false);
+  assert.equal((await log.state(key))?.model, 'm');
+});
+
+test('seq rises by one per event; nothing follows the terminal event', async () => {
+  const key = requestKey('u', 'seq');
+  await log.submit(key, { user: 'u', id: 'seq', model: 'm' });
+  const begun = await log.begin(key, 'token-a');
+  assert.deepEqual(begun, { kind: 'started', cancelRequested: false, seq: 0, starts: 1 });
+  assert.equal(await log.append(key, 'token-a', { type: 'chat.delta', text: 'a' }), 1);
+  assert.equal(await log.append(key, 'token-a', { type: 'chat.delta', text: 'b' }), 2);
+  assert.equal(
+    await log.finish(key, 'token-a', { type: 'chat.done', finishReason: 'stop', model: 'm' }, 'u'),
+    3,
+  );
+  assert.equal(await log.finish(key, '', errorBody('internal', 'late', true), 'u'), AppendRefused.terminal);
+  assert.equal(await log.append(key, 'token-a', { type: 'chat.delta', text: 'c' }), AppendRefused.terminal);
+  const entries = await log.read(key, 1);
+  assert.deepEqual(
+    entries.map((entry) => entry.seq),
+    [2, 3],
+  );
+  assert.equal(toFrame(entries[0]!.json, '"req-1"'), '{"id":"req-1","seq":2,"type":"chat.delta","text":"b"}');
+  assert.equal(seqOf(entries[1]!.json), 3);
+  assert.deepEqual(await log.begin(key, 'token-b'), { kind: 'terminal' });
+});
+
+test('a zombie (an attempt that was replaced) cannot write', async () => {
+  const key = requestKey('u', 'fence');
+  await log.submit(key, { user: 'u', id: 'fence', model: 'm' });
+  await log.begin(key, 'old');
+  assert.equal(await log.append(key, 'old', { type: 'chat.delta', text: 'x' }), 1);
+  const second = await log.begin(key, 'new');
+  assert.deepEqual(second, { kind: 'started', cancelRequested: false, seq: 1, starts: 2 });
+  assert.equal(await log.append(key, 'old', { type: 'chat.delta', text: 'zombie' }), AppendRefused.fenced);
+  assert.equal(await log.finish(key, 'old', { type: 'chat.cancelled' }, 'u'), AppendRefused.fenced);
+  assert.equal(await log.append(key, 'new', { type: 'chat.restart' }), 2);
+});
+
+test('a cancel request stops the writer at its next append; the terminal event may still be written', async () => {
+  const key = requestKey('u', 'cancel');
+  await log.submit(key, { user: 'u', id: 'cancel', model: 'm' });
+  await log.begin(key, 't');
+  assert.equal(await log.requestCancel(key), 'running');
+  assert.equal(await log.append(key, 't', { type: 'chat.delta', text: 'x' }), AppendRefused.cancelRequested);
+  assert.equal(await log.finish(key, 't', { type: 'chat.cancelled' }, 'u'), 1);
+  assert.equal(await log.requestCancel(key), 'terminal');
+  assert.equal(await log.requestCancel(requestKey('u', 'never')), 'missing');
+});
+
+test('appends to an unknown request are refused; the log expires after the end, the record later', async () => {
+  assert.equal(
+    await log.append(requestKey('u', 'ghost'), 't', { type: 'chat.delta', text: 'x' }),
+    AppendRefused.missing,
+  );
+  const key = requestKey('u', 'ttl');
+  await log.submit(key, { user: 'u', id: 'ttl', model: 'm' });
+  await log.begin(key, 't');
+  await log.finish(key, 't', { type: 'chat.done', finishReason: 'stop', model: 'm' }, 'u');
+  const [logTtl, metaTtl] = await Promise.all([redis.pttl(keys.log(key)), redis.pttl(keys.meta(key))]);
+  assert.ok(logTtl > 0 && logTtl <= 60_000, `log ttl ${logTtl}`);
+  assert.ok(metaTtl > logTtl, 'the record outlives the log, so a late resume is told "expired"');
+});
