@@ -246,3 +246,28 @@ describe('a worker killed mid-answer', () => {
     }
   });
 });
+
+describe('no worker at all', () => {
+  const prefix = testPrefix('noworker');
+
+  after(() => cleanupPrefix(prefix));
+
+  test('an accepted request still ends, with a retryable overloaded error, once its queue wait is over', async () => {
+    const gateway = await startTestApp('gateway', testEnv(prefix, { QUEUE_WAIT_TIMEOUT_MS: '1000' }));
+    const client = await TestClient.open(gateway.url);
+    try {
+      const started = Date.now();
+      client.send(chatSend('orphan', 'is anyone there?'));
+      await client.next((frame) => frame.type === 'chat.accepted');
+      const events = await client.untilEnd('orphan', 15_000);
+      assertWellFormed(events);
+      const error = events.at(-1) as ChatErrorFrame;
+      assert.equal(error.code, 'overloaded');
+      assert.equal(error.retryable, true);
+      assert.ok(Date.now() - started < 10_000);
+    } finally {
+      client.close();
+      await gateway.close();
+    }
+  });
+});

@@ -150,7 +150,10 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
         return refuse(refusal.code, refusal.message, frame.id);
       }
     }
-    const deadline = Date.now() + context.timeouts.queueWaitMs + context.timeouts.totalMs + 60_000;
+    const now = Date.now();
+    // The user's slot is held at most for the whole life of a request; the request itself must be started by a
+    // worker within the queue wait (the worker then moves its deadline to the end of the generation).
+    const deadline = now + context.timeouts.queueWaitMs + context.timeouts.totalMs + 60_000;
     const admission = await context.admission.admit(owner, key, deadline);
     if (!admission.ok) {
       context.hooks?.requestRefused?.('rate_limited');
@@ -162,7 +165,7 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
       send({ type: 'chat.accepted', id: frame.id });
       return resumeFrom(key, frame.id, 0);
     }
-    await log.setDeadline(key, deadline);
+    await log.setDeadline(key, now + context.timeouts.queueWaitMs + 5_000);
     await enqueue(key, owner, frame, model);
     context.hooks?.requestAccepted?.();
     send({ type: 'chat.accepted', id: frame.id });
