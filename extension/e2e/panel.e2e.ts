@@ -140,6 +140,27 @@ test('the gateway dies mid-answer and comes back: the answer completes exactly o
   await page.close();
 });
 
+test('a message sent while the gateway is down goes out once it is back', { skip }, async () => {
+  const words = numberedWords(10);
+  fake.enqueue({ type: 'answer', pieces: words, tokenIntervalMs: 10 });
+  const page = await openConnectedPanel();
+  await backend.killGateway();
+  await page.locator('[data-testid="connection-status"][data-state="offline"]').waitFor();
+  await sendMessage(page, 'Send me when you can.');
+  const answer = lastAnswer(page);
+  const note = answer.locator('.message-note[data-kind="offline"]');
+  await note.waitFor();
+  assert.match((await note.textContent()) ?? '', /offline/i);
+  await backend.startGateway();
+  await note
+    .getByRole('button')
+    .click()
+    .catch(() => {});
+  await waitForStatus(answer, 'done', 45_000);
+  assert.equal(await answerText(answer), words.join('').trim());
+  await page.close();
+});
+
 test('hostile markdown executes nothing and links open safely', { skip }, async () => {
   fake.enqueue({
     type: 'answer',

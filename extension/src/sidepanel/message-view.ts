@@ -178,8 +178,8 @@ export class AssistantMessageView {
 
   private noteKind(): NoteKind {
     if (this.state.status !== 'streaming') return 'none';
-    if (this.connectionProblem === 'offline' && this.state.lastSeq === 0) return 'offline';
-    if (this.connectionProblem !== 'none') return 'reconnecting';
+    // Nothing arrived yet: the request may not have left; once text flows, it continues on reconnect.
+    if (this.connectionProblem !== 'none') return this.state.lastSeq === 0 ? 'offline' : 'reconnecting';
     if (this.state.queued) return 'queued';
     if (this.state.text.length === 0 && this.state.reasoning.length === 0) return 'waiting';
     return 'none';
