@@ -1,0 +1,359 @@
+// `npm run bench [-- --quick] [--targets system,direct] [--scenarios single,concurrency] [--compare FILE] [--profile]
+//   [--server-src DIR] [--idle-sockets N] [--svg FILE]`
+// Starts the model server, then each target (the real system and the baselines) as separate processes, drives them
+// from a separate load-generator process, prints the figures and the targets, writes bench/results/<time>.json and
+// an SVG plot. `--report FILE [--compare FILE]` prints the tables of an existing results file without running anything.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { renderAvailable, runRender } from './extension-render.ts';
+import { plotResults } from './plot.ts';
+import { baseEnv, REPO_ROOT, type Service, spawnService } from './processes.ts';
+import { connectRedis, deleteKeys, redisVersion } from './redis-keys.ts';
+import { checkTargets, compareTable, figuresTable, renderLine, targetsTable } from './report.ts';
+import type { BenchResults, Conditions, TargetResults } from './results.ts';
+import {
+  type Context,
+  PLANS,
+  runCapacity,
+  runConcurrency,
+  runIdle,
+  runLength,
+  runSingle,
+  runThroughput,
+  runTtft,
+  type ScenarioName,
+} from './scenarios.ts';
+import { type RunningTarget, startTarget, TARGETS, type TargetName } from './targets.ts';
+
+interface Options {
+  quick: boolean;
+  targets: TargetName[];
+  scenarios: ScenarioName[] | undefined;
+  compare: string | undefined;
+  report: string | undefined;
+  profile: boolean;
+  svg: string | undefined;
+  idleSockets: number | undefined;
+  serverSource: string | undefined;
+  render: boolean;
+}
+
+function parseArguments(argv: string[]): Options {
+  const options: Options = {
+    quick: false,
+    targets: Object.keys(TARGETS) as TargetName[],
+    scenarios: undefined,
+    compare: undefined,
+    report: undefined,
+    profile: false,
+    svg: undefined,
+    idleSockets: undefined,
+    serverSource: undefined,
+    render: false,
+  };
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index];
+    const value = () => {
+      const next = argv[++index];
+      if (next === undefined) throw new Error(`${argument} needs a value`);
+      return next;
+    };
+    switch (argument) {
+      case '--quick':
+        options.quick = true;
+        break;
+      case '--targets':
+        options.targets = value().split(',') as TargetName[];
+        for (const name of options.targets)
+          if (!(name in TARGETS))
+            throw new Error(`unknown target "${name}" (${Object.keys(TARGETS).join(', ')})`);
+        break;
+      case '--scenarios':
+        options.scenarios = value().split(',') as ScenarioName[];
+        break;
+      case '--compare':
+        options.compare = value();
+        break;
+      case '--report':
+        options.report = value();
+        break;
+      case '--render':
+        options.render = true;
+        break;
+      case '--profile':
+        options.profile = true;
+        break;
+      case '--svg':
+        options.svg = value();
+        break;
+      case '--server-src':
+        options.serverSource = resolve(value());
+        break;
+      case '--idle-sockets':
+        options.idleSockets = Number(value());
+        break;
+      default:
+        throw new Error(`unknown argument "${argument}"`);
+    }
+  }
+  return options;
+}
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function otherBusyProcesses(): string[] {
+  try {
+    const output = execFileSync('ps', ['-eo', 'pcpu,etimes,args', '--sort=-pcpu', '--no-headers'], {
+      encoding: 'utf8',
+    });
+    return output
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => Number(line.split(/\s+/)[0]) >= 5 && !line.includes('bench/src'))
+      .slice(0, 8)
+      .map((line) => line.slice(0, 160));
+  } catch {
+    return [];
+  }
+}
+
+function commit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'server', 'protocol'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    }).trim();
+    return dirty === '' ? head : `${head} (server/protocol with uncommitted changes)`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function printReport(results: BenchResults, previous: BenchResults | undefined): void {
+  log('\nFigures (ratios: Chrome Plus with its default 15 ms window ÷ each baseline)\n');
+  log(figuresTable(results));
+  if (results.render !== undefined) {
+    log('\nExtension rendering (main-thread ms per 1,000 tokens of a 20,000-token answer)\n');
+    log('skipped' in results.render ? `  ${results.render.skipped}` : renderLine(results.render));
+  }
+  log('\nTargets\n');
+  log(targetsTable([...checkTargets(results, 'system'), ...checkTargets(results, 'system-1ms')]));
+  if (previous !== undefined) {
+    log(`\nCompared with the run of ${previous.startedAt} (${previous.mode})\n`);
+    log(compareTable(results, previous));
+  }
+}
+
+async function run(options: Options): Promise<void> {
+  if (options.report !== undefined) {
+    const results = JSON.parse(readFileSync(options.report, 'utf8')) as BenchResults;
+    const previous =
+      options.compare === undefined
+        ? undefined
+        : (JSON.parse(readFileSync(options.compare, 'utf8')) as BenchResults);
+    printReport(results, previous);
+    return;
+  }
+  const plan = structuredClone(PLANS[options.quick ? 'quick' : 'full']);
+  if (options.idleSockets !== undefined) plan.idleSockets = options.idleSockets;
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redis = connectRedis(redisUrl);
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const runId = Date.now().toString(36);
+  const resultsDir = join(REPO_ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const profileDir = options.profile ? join(resultsDir, 'profiles', stamp) : undefined;
+  const conditions: Conditions = {
+    cores: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 1024 ** 3),
+    loadAverageBefore: loadavg().map((value) => Math.round(value * 100) / 100),
+    loadAverageAfter: [],
+    node: process.version,
+    redis: await redisVersion(redis),
+    commit:
+      options.serverSource === undefined ? commit() : `${commit()}, server from ${options.serverSource}`,
+    otherBusyProcesses: otherBusyProcesses(),
+  };
+  log(
+    `bench ${plan.mode}: ${conditions.cores} cores, load average ${conditions.loadAverageBefore.join(' ')}, Redis ${conditions.redis}, commit ${conditions.commit}`,
+  );
+  if (conditions.otherBusyProcesses.length > 0)
+    log(`busy beside the bench:\n  ${conditions.otherBusyProcesses.join('\n  ')}`);
+
+  const results: BenchResults = {
+    version: 1,
+    mode: plan.mode,
+    startedAt: startedAt.toISOString(),
+    durationSeconds: 0,
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    conditions,
+    targets: {},
+  };
+
+  // Whatever happens, stop what we started and delete our keys.
+  const prefixes: string[] = [];
+  let model: Service | undefined;
+  let running: RunningTarget | undefined;
+  const cleanUp = async () => {
+    await running?.stop().catch(() => {});
+    await model?.stop().catch(() => {});
+    for (const prefix of prefixes) await deleteKeys(redis, prefix).catch(() => 0);
+  };
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log('interrupted: stopping the processes and deleting the keys of this run');
+    cleanUp().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    model = await spawnService({
+      name: 'model',
+      script: 'bench/src/model-server.ts',
+      env: { ...baseEnv(), PORT: '0' },
+      cpuProfileDir: profileDir,
+    });
+    const modelUrl = `http://127.0.0.1:${model.port}/v1`;
+    for (const [index, name] of options.targets.entries()) {
+      const scenarios = plan.scenarios[name].filter(
+        (scenario) => options.scenarios?.includes(scenario) ?? true,
+      );
+      if (scenarios.length === 0) continue;
+      const keyPrefix = `bench${runId}t${index}`;
+      prefixes.push(keyPrefix);
+      log(`\n== ${TARGETS[name].label}: ${TARGETS[name].description}`);
+      const target: TargetResults = {
+        label: TARGETS[name].label,
+        description: TARGETS[name].description,
+        failures: [],
+      };
+      results.targets[name] = target;
+      try {
+        running = await startTarget(name, {
+          redisUrl,
+          keyPrefix,
+          modelUrl,
+          cpuProfileDir: profileDir,
+          serverSource: options.serverSource,
+        });
+      } catch (error) {
+        target.failures.push(`start: ${(error as Error).message}`);
+        log(`  could not start: ${(error as Error).message}`);
+        continue;
+      }
+      const context: Context = { target: running, model, redis, keyPrefix, log };
+      for (const scenario of scenarios) {
+        log(`- ${scenario}`);
+        try {
+          switch (scenario) {
+            case 'idle':
+              target.idle = await runIdle(context, plan.idleSockets);
+              break;
+            case 'single':
+              target.single = await runSingle(context, plan);
+              break;
+            case 'ttft':
+              target.ttft = await runTtft(context, plan);
+              break;
+            case 'throughput':
+              target.throughput = await runThroughput(context, plan);
+              break;
+            case 'capacity':
+              target.capacity = await runCapacity(context, plan);
+              break;
+            case 'concurrency':
+              target.concurrency = await runConcurrency(context, plan);
+              break;
+            case 'length':
+              target.length = await runLength(context, plan);
+              break;
+          }
+        } catch (error) {
+          target.failures.push(`${scenario}: ${(error as Error).message}`);
+          log(`  failed: ${(error as Error).message}`);
+        }
+      }
+      await running.stop();
+      running = undefined;
+      const deleted = await deleteKeys(redis, keyPrefix);
+      log(`  stopped; deleted ${deleted} keys of ${keyPrefix}`);
+    }
+    const renderWanted = options.render || (plan.mode === 'full' && options.scenarios === undefined);
+    if (renderWanted) {
+      log(
+        '\n== Extension rendering (item 5): a 20,000-token markdown answer into the side panel in Chromium',
+      );
+      const unavailable = renderAvailable();
+      if (unavailable !== undefined) {
+        results.render = { skipped: unavailable };
+        log(`  skipped: ${unavailable}`);
+      } else {
+        const keyPrefix = `bench${runId}r`;
+        prefixes.push(keyPrefix);
+        try {
+          running = await startTarget('system', {
+            redisUrl,
+            keyPrefix,
+            modelUrl,
+            serverSource: options.serverSource,
+          });
+          results.render = await runRender(running, { tokens: 20_000, intervalMs: 1, log });
+        } catch (error) {
+          results.render = { skipped: `failed: ${(error as Error).message}` };
+          log(`  failed: ${(error as Error).message}`);
+        }
+        await running?.stop();
+        running = undefined;
+      }
+    }
+  } finally {
+    await cleanUp();
+  }
+
+  conditions.loadAverageAfter = loadavg().map((value) => Math.round(value * 100) / 100);
+  results.durationSeconds = Math.round((Date.now() - startedAt.getTime()) / 1000);
+  const file = join(resultsDir, `${stamp}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  const svgPath =
+    options.svg ??
+    (plan.mode === 'full' && options.scenarios === undefined
+      ? join(REPO_ROOT, 'docs', 'benchmarks.svg')
+      : join(resultsDir, `${stamp}.svg`));
+  writeFileSync(svgPath, plotResults(results));
+
+  const comparePath = options.compare;
+  const previous =
+    comparePath !== undefined && existsSync(comparePath)
+      ? (JSON.parse(readFileSync(comparePath, 'utf8')) as BenchResults)
+      : undefined;
+  printReport(results, previous);
+  log(
+    `\nresults: ${relative(process.cwd(), file)}; plot: ${relative(process.cwd(), svgPath)}; ${results.durationSeconds} s; load average after ${conditions.loadAverageAfter.join(' ')}`,
+  );
+  if (profileDir !== undefined)
+    log(
+      `CPU profiles: ${relative(process.cwd(), profileDir)} (summarise with: node --import tsx bench/src/profile-summary.ts FILE)`,
+    );
+  redis.disconnect();
+}
+
+run(parseArguments(process.argv.slice(2))).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

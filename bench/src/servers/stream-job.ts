@@ -1,0 +1,46 @@
+// What the queue-based baselines' workers do with a job: stream the model's answer and hand each frame to `publish`.
+import { announceReady, BENCH_MODEL, createBenchProvider } from './provider.ts';
+
+export interface StreamJob {
+  id: string;
+  /** Where the frames go: a Pub/Sub channel (b) or a Socket.IO room (c). */
+  target: string;
+  messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
+}
+
+const provider = createBenchProvider();
+
+/** Streams one answer; every frame is a JSON object in the wire contract's shape, with its `seq`. */
+export async function streamJob(job: StreamJob, publish: (frame: string) => void): Promise<void> {
+  const id = JSON.stringify(job.id);
+  let seq = 0;
+  try {
+    for await (const event of provider.stream({
+      model: BENCH_MODEL,
+      messages: job.messages,
+      signal: new AbortController().signal,
+    })) {
+      seq++;
+      if (event.type === 'delta') {
+        publish(`{"type":"chat.delta","id":${id},"seq":${seq},"text":${JSON.stringify(event.text ?? '')}}`);
+      } else {
+        publish(
+          `{"type":"chat.done","id":${id},"seq":${seq},"finishReason":${JSON.stringify(event.finishReason)},"model":${JSON.stringify(event.model)}}`,
+        );
+      }
+    }
+  } catch (error) {
+    publish(
+      JSON.stringify({
+        type: 'chat.error',
+        id: job.id,
+        seq: seq + 1,
+        code: 'provider_error',
+        message: String(error),
+        retryable: true,
+      }),
+    );
+  }
+}
+
+export { announceReady };

@@ -1,0 +1,154 @@
+// The systems under test: the real one (optionally with another coalescing window) and the three baselines.
+
+import type { Protocol } from './load/spec.ts';
+import { baseEnv, type Service, spawnService } from './processes.ts';
+
+export type TargetName = 'system' | 'system-1ms' | 'direct' | 'pubsub' | 'socketio';
+
+export interface TargetInfo {
+  name: TargetName;
+  label: string;
+  description: string;
+  protocol: Protocol;
+}
+
+export const TARGETS: Record<TargetName, TargetInfo> = {
+  system: {
+    name: 'system',
+    label: 'Chrome Plus',
+    description:
+      'the real system: gateway and worker processes, BullMQ, the per-request log (Lua append + XADD + PUBLISH), coalescing window 15 ms (the default in server/src/app.ts)',
+    protocol: 'ws',
+  },
+  'system-1ms': {
+    name: 'system-1ms',
+    label: 'Chrome Plus, 1 ms window',
+    description:
+      'the real system with the worker coalescing window set to 1 ms (maxDelayMs 1, maxChars 2048)',
+    protocol: 'ws',
+  },
+  direct: {
+    name: 'direct',
+    label: '(a) direct',
+    description:
+      'baseline (a): one gateway process calls the model server inline and writes each delta to the socket',
+    protocol: 'ws',
+  },
+  pubsub: {
+    name: 'pubsub',
+    label: '(b) seed Pub/Sub',
+    description:
+      "baseline (b): the seed's design: gateway enqueues a BullMQ job, the worker PUBLISHes every delta, no log",
+    protocol: 'ws',
+  },
+  socketio: {
+    name: 'socketio',
+    label: '(c) Socket.IO',
+    description:
+      'baseline (c): Socket.IO gateway with @socket.io/redis-adapter; the worker emits every delta to the request room',
+    protocol: 'socketio',
+  },
+};
+
+export interface RunningTarget {
+  info: TargetInfo;
+  url: string;
+  /** Tokens the clients say hello with (the real system checks them; the baselines ignore them). */
+  tokens: string[];
+  gateways: Service[];
+  workers: Service[];
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  redisUrl: string;
+  keyPrefix: string;
+  modelUrl: string;
+  /** Directory for CPU profiles of the target's processes, when profiling. */
+  cpuProfileDir?: string | undefined;
+  /** Another copy of server/src for the real system (an experiment kept outside the work tree). */
+  serverSource?: string | undefined;
+}
+
+/** Users of the real system: many users, so that per-user limits and keys spread as in production. */
+const USERS = 64;
+
+export async function startTarget(name: TargetName, options: StartOptions): Promise<RunningTarget> {
+  const info = TARGETS[name];
+  const tokens = Array.from({ length: USERS }, (_, index) => `bench-token-${String(index).padStart(4, '0')}`);
+  const env: Record<string, string> = {
+    ...baseEnv(),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    REDIS_URL: options.redisUrl,
+    KEY_PREFIX: options.keyPrefix,
+    OPENAI_BASE_URL: options.modelUrl,
+    OPENAI_API_KEY: 'bench',
+    OPENAI_MODEL: 'bench-model',
+    WORKER_CONCURRENCY: '10000',
+    // Generous limits: the bench measures delivery, not the limits.
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    MAX_CONCURRENT_GENERATIONS: '100000',
+    MAX_FRAMES_PER_SECOND: '100000',
+    RETENTION_MS: '120000',
+    LOG_LEVEL: 'warn',
+    AUTH_TOKENS: tokens.map((token, index) => `user${index}:${token}`).join(','),
+    ...(options.serverSource !== undefined && { BENCH_SERVER_SRC: options.serverSource }),
+  };
+  const services: Service[] = [];
+  const stop = async () => {
+    await Promise.all(services.map((service) => service.stop()));
+  };
+  try {
+    const start = async (
+      role: 'gateway' | 'worker',
+      script: string,
+      extraEnv: Record<string, string> = {},
+    ) => {
+      const service = await spawnService({
+        name: `${name}-${role}`,
+        script,
+        args: [role],
+        env: { ...env, ...extraEnv },
+        cpuProfileDir: options.cpuProfileDir,
+      });
+      services.push(service);
+      return service;
+    };
+    let gateway: Service;
+    let worker: Service | undefined;
+    switch (name) {
+      case 'system':
+      case 'system-1ms': {
+        const coalesce: Record<string, string> = name === 'system-1ms' ? { BENCH_COALESCE_MS: '1' } : {};
+        worker = await start('worker', 'bench/src/servers/system.ts', coalesce);
+        gateway = await start('gateway', 'bench/src/servers/system.ts', coalesce);
+        break;
+      }
+      case 'direct':
+        gateway = await start('gateway', 'bench/src/servers/direct.ts');
+        break;
+      case 'pubsub':
+        worker = await start('worker', 'bench/src/servers/pubsub.ts');
+        gateway = await start('gateway', 'bench/src/servers/pubsub.ts');
+        break;
+      case 'socketio':
+        worker = await start('worker', 'bench/src/servers/socketio.ts');
+        gateway = await start('gateway', 'bench/src/servers/socketio.ts');
+        break;
+    }
+    const url =
+      info.protocol === 'ws' ? `ws://127.0.0.1:${gateway.port}/v1/ws` : `http://127.0.0.1:${gateway.port}`;
+    return {
+      info,
+      url,
+      tokens: name.startsWith('system') ? tokens : [],
+      gateways: [gateway],
+      workers: worker === undefined ? [] : [worker],
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
