@@ -112,6 +112,7 @@ test('reloading the panel mid-answer resumes it: the answer completes exactly on
   const page = await openConnectedPanel();
   await sendMessage(page, 'Survive a reload.');
   await waitForText(lastAnswer(page), 60);
+  assert.equal(await lastAnswer(page).getAttribute('data-status'), 'streaming', 'the reload is mid-answer');
   await page.reload();
   await connected(page);
   const answer = lastAnswer(page);
@@ -128,6 +129,7 @@ test('the gateway dies mid-answer and comes back: the answer completes exactly o
   const page = await openConnectedPanel();
   await sendMessage(page, 'Survive a gateway crash.');
   await waitForText(lastAnswer(page), 60);
+  assert.equal(await lastAnswer(page).getAttribute('data-status'), 'streaming', 'the crash is mid-answer');
   await backend.killGateway();
   await page.locator('[data-testid="connection-status"]:not([data-state="connected"])').waitFor();
   await page.locator('.message-note', { hasText: /reconnecting/i }).waitFor();
