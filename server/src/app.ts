@@ -2,7 +2,12 @@
 import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
 import type { Config } from './config.ts';
+import { createFileStore } from './files/file-store.ts';
+import { createMessagePreparer } from './files/prepare-messages.ts';
+import { createUploadRoute } from './files/upload-route.ts';
+import { createAuthenticator } from './gateway/auth.ts';
 import { type Gateway, startGateway } from './gateway/gateway.ts';
+import { createOriginCheck } from './gateway/origin.ts';
 import { createKeys, QUEUE_NAME } from './generations/keys.ts';
 import { createGenerationLog } from './generations/log.ts';
 import { startSweeper } from './generations/sweeper.ts';
@@ -71,6 +76,12 @@ export async function startApp(options: AppOptions): Promise<App> {
   });
   queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
   metrics.watchQueue(queue);
+  const files = createFileStore({
+    redis,
+    prefix: config.keyPrefix,
+    retentionMs: config.files.retentionMs,
+    maxUserBytes: config.files.maxUserBytes,
+  });
   const stopSweeper = startSweeper({ log, queue, logger, intervalMs: options.sweepIntervalMs ?? 2_000 });
 
   let worker: ChatWorker | undefined;
@@ -92,6 +103,11 @@ export async function startApp(options: AppOptions): Promise<App> {
       retries: config.retries,
       coalesce: options.coalesce ?? { maxDelayMs: 15, maxChars: 2048 },
       hooks: metrics.workerHooks,
+      prepareMessages: createMessagePreparer({
+        store: files,
+        limits: { timeoutMs: config.files.extractTimeoutMs, maxMemoryMb: config.files.extractMemoryMb },
+        maxCharsPerFile: config.files.maxCharsPerFile,
+      }),
     });
     metrics.watchWorker(worker);
   }
@@ -118,6 +134,13 @@ export async function startApp(options: AppOptions): Promise<App> {
 
   let gateway: Gateway | undefined;
   if (role === 'gateway' || role === 'all') {
+    const uploads = createUploadRoute({
+      store: files,
+      authenticate: createAuthenticator(config.tokens),
+      isOriginAllowed: createOriginCheck(config.allowedOrigins),
+      maxUploadBytes: config.limits.maxUploadBytes,
+      logger,
+    });
     const subscriber = createRedis(config.redisUrl, 'cp-gateway-events');
     connections.push(subscriber);
     gateway = await startGateway({
@@ -138,11 +161,27 @@ export async function startApp(options: AppOptions): Promise<App> {
       limits: config.limits,
       timeouts: config.timeouts,
       routes: async (request, response) => {
+        if (await uploads(request, response)) return true;
         if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') return false;
         await metrics.serve(response);
         return true;
       },
-      sessionExtras: { hooks: metrics.sessionHooks },
+      sessionExtras: {
+        hooks: metrics.sessionHooks,
+        checkAttachments: async (user, frame) => {
+          for (const message of frame.messages) {
+            for (const attachment of message.attachments ?? []) {
+              if ((await files.get(attachment.fileId, user)) === undefined) {
+                return {
+                  code: 'not_found',
+                  message: `no file "${attachment.fileId}" (unknown, expired, or not yours)`,
+                };
+              }
+            }
+          }
+          return undefined;
+        },
+      },
       onSocketCount: (count) => metrics.socketCount(count),
       onDelivered: (appendedAt) => metrics.delivered(appendedAt),
     });

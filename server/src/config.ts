@@ -57,6 +57,15 @@ export interface Config {
   /** Where the worker serves /healthz and /metrics (0: no HTTP server). */
   workerPort: number;
   shutdownGraceMs: number;
+  files: {
+    retentionMs: number;
+    /** Bytes one user may have stored at once. */
+    maxUserBytes: number;
+    extractTimeoutMs: number;
+    extractMemoryMb: number;
+    /** Characters of extracted text kept per file. */
+    maxCharsPerFile: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -238,6 +247,13 @@ export function loadConfig(env: Env = process.env): Config {
     lockDurationMs: integer(env, 'WORKER_LOCK_MS', 15_000, 500, 600_000),
     workerPort: integer(env, 'WORKER_PORT', 0, 0, 65535),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    files: {
+      retentionMs: integer(env, 'FILE_RETENTION_MS', 24 * 3_600_000, 60_000, 30 * 86_400_000),
+      maxUserBytes: integer(env, 'MAX_USER_STORAGE_BYTES', 100 * 1_048_576, 1024, 1024 * 1_048_576 * 1024),
+      extractTimeoutMs: integer(env, 'EXTRACT_TIMEOUT_MS', 20_000, 100, 600_000),
+      extractMemoryMb: integer(env, 'EXTRACT_MEMORY_MB', 256, 16, 8192),
+      maxCharsPerFile: integer(env, 'ATTACHMENT_MAX_CHARS', 100_000, 100, 10_000_000),
+    },
   };
 }
 

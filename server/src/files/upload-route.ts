@@ -1,0 +1,196 @@
+// POST /v1/files: a multipart upload with one `file` field, streamed into the file store piece by piece.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FILES_PATH } from '@chrome-plus/protocol';
+import busboy from 'busboy';
+import { bearerToken } from '../gateway/auth.ts';
+import type { Logger } from '../logger.ts';
+import type { FileStore } from './file-store.ts';
+import { detectFileType, type FileType } from './file-types.ts';
+
+export interface UploadRouteOptions {
+  store: FileStore;
+  authenticate(token: string | undefined): string | undefined;
+  isOriginAllowed(origin: string | undefined): boolean;
+  maxUploadBytes: number;
+  logger: Logger;
+  onUpload?(outcome: 'stored' | 'refused'): void;
+}
+
+function send(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (response.headersSent) return;
+  response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+}
+
+function refusal(code: string, message: string) {
+  return { error: code, message };
+}
+
+/** Returns the route handler: true when it handled the request. */
+export function createUploadRoute(options: UploadRouteOptions) {
+  const { store, logger } = options;
+
+  return async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
+    const path = new URL(request.url ?? '/', 'http://gateway').pathname;
+    if (path !== FILES_PATH) return false;
+    const origin = request.headers.origin;
+    if (!options.isOriginAllowed(origin)) {
+      send(response, 403, refusal('forbidden', 'this origin may not upload'));
+      return true;
+    }
+    // The extension's pages upload cross-origin; answer the browser's preflight for allowed origins.
+    const cors: Record<string, string> =
+      origin === undefined ? {} : { 'access-control-allow-origin': origin, vary: 'Origin' };
+    if (request.method === 'OPTIONS') {
+      response
+        .writeHead(204, {
+          ...cors,
+          'access-control-allow-methods': 'POST',
+          'access-control-allow-headers': 'authorization, content-type',
+          'access-control-max-age': '600',
+        })
+        .end();
+      return true;
+    }
+    if (request.method !== 'POST') {
+      send(response, 405, refusal('bad_request', 'use POST'), { ...cors, allow: 'POST, OPTIONS' });
+      return true;
+    }
+    const user = options.authenticate(bearerToken(request.headers.authorization));
+    if (user === undefined) {
+      send(
+        response,
+        401,
+        refusal('unauthorized', 'a valid token is needed: Authorization: Bearer <token>'),
+        cors,
+      );
+      return true;
+    }
+    const declaredLength = Number(request.headers['content-length'] ?? 0);
+    // Multipart framing adds a little; anything far above the limit is refused before reading it.
+    if (declaredLength > options.maxUploadBytes + 64 * 1024) {
+      send(response, 413, refusal('too_large', `files may have at most ${options.maxUploadBytes} bytes`), {
+        ...cors,
+        connection: 'close',
+      });
+      request.resume();
+      return true;
+    }
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({
+        headers: request.headers,
+        limits: { files: 1, fileSize: options.maxUploadBytes, fields: 10, parts: 12 },
+      });
+    } catch {
+      send(response, 400, refusal('bad_request', 'send multipart/form-data with one "file" field'), cors);
+      request.resume();
+      return true;
+    }
+
+    await new Promise<void>((resolve) => {
+      let fileId: string | undefined;
+      let stored = 0;
+      let failed = false;
+      let pending: Promise<unknown> = Promise.resolve();
+      let result: { name: string; type: FileType } | undefined;
+
+      const fail = (status: number, code: string, message: string) => {
+        if (failed) return;
+        failed = true;
+        options.onUpload?.('refused');
+        send(response, status, refusal(code, message), cors);
+        request.unpipe(parser);
+        request.resume();
+        const id = fileId;
+        pending = pending.then(async () => {
+          if (id !== undefined) await store.discard(id);
+          if (stored > 0) await store.release(user, stored);
+        });
+        void pending.finally(resolve);
+      };
+
+      parser.on('file', (field, stream, info) => {
+        if (field !== 'file' || fileId !== undefined) {
+          stream.resume();
+          return;
+        }
+        // Names are shown and put in headings: no control characters.
+        const name = Array.from(info.filename || 'file', (char) =>
+          char < ' ' || char === '\u007f' ? ' ' : char,
+        )
+          .join('')
+          .slice(0, 255);
+        const id = store.newFileId();
+        fileId = id;
+        let head: Buffer | undefined;
+        stream.on('data', (chunk: Buffer) => {
+          if (failed) return;
+          if (head === undefined) {
+            head = chunk;
+            const type = detectFileType(name, info.mimeType, chunk.subarray(0, 64));
+            if (type === undefined) {
+              fail(
+                415,
+                'unsupported_type',
+                `the workers cannot read "${name}": send PDF, DOCX, HTML, Markdown, CSV, code, text, or PNG/JPEG/GIF/WebP images`,
+              );
+              return;
+            }
+            result = { name, type };
+          }
+          // Backpressure: read the next piece only once this one is in Redis.
+          stream.pause();
+          pending = pending
+            .then(async () => {
+              if (failed) return;
+              if (!(await store.reserve(user, chunk.length))) {
+                fail(413, 'too_large', 'your stored files passed your quota: wait for older ones to expire');
+                return;
+              }
+              stored += chunk.length;
+              await store.append(id, chunk);
+            })
+            .catch((error: unknown) => {
+              logger.error({ err: error }, 'storing an upload failed');
+              fail(500, 'internal', 'the file could not be stored; try again');
+            })
+            .finally(() => stream.resume());
+        });
+        stream.on('limit', () =>
+          fail(413, 'too_large', `files may have at most ${options.maxUploadBytes} bytes`),
+        );
+      });
+
+      parser.on('error', () => fail(400, 'bad_request', 'the upload is not valid multipart/form-data'));
+      parser.on('close', () => {
+        pending = pending.then(async () => {
+          if (failed) return;
+          if (fileId === undefined || result === undefined) {
+            if (fileId === undefined) fail(400, 'bad_request', 'no "file" field in the upload');
+            else fail(400, 'bad_request', 'the file is empty');
+            return;
+          }
+          await store.commit({
+            fileId,
+            user,
+            name: result.name,
+            mime: result.type.mime,
+            kind: result.type.kind,
+            bytes: stored,
+          });
+          options.onUpload?.('stored');
+          send(response, 201, { fileId, name: result.name, type: result.type.mime, bytes: stored }, cors);
+        });
+        void pending.finally(resolve);
+      });
+      request.on('aborted', () => fail(400, 'bad_request', 'the upload was interrupted'));
+      request.pipe(parser);
+    });
+    return true;
+  };
+}
