@@ -295,9 +295,12 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
       return;
     }
     refusedFrames = 0;
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString('utf8')
-      : Buffer.from(data as ArrayBuffer).toString('utf8');
+    // ws hands text frames over as a Buffer (binaryType "nodebuffer"); decoding it in place avoids a copy.
+    const text = Buffer.isBuffer(data)
+      ? data.toString('utf8')
+      : Array.isArray(data)
+        ? Buffer.concat(data).toString('utf8')
+        : Buffer.from(data).toString('utf8');
     queue = queue
       .then(() => handle(text))
       .catch((error: unknown) => {
