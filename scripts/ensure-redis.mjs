@@ -11,7 +11,12 @@ const port = Number(parsed.port || 6379);
 const local = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(parsed.hostname);
 
 async function answers() {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 2000,
+  });
   redis.on('error', () => {});
   try {
     await redis.connect();
@@ -35,7 +40,9 @@ function run(command, args) {
 if (await answers()) process.exit(0);
 const where = url.replace(/\/\/[^@/]*@/, '//***@');
 if (!local) {
-  console.error(`Redis does not answer at ${where}. Start it there, or point REDIS_URL at a Redis that runs.`);
+  console.error(
+    `Redis does not answer at ${where}. Start it there, or point REDIS_URL at a Redis that runs.`,
+  );
   process.exit(1);
 }
 if (!has('redis-server')) {
@@ -61,8 +68,22 @@ const dir = new URL('../.data/redis/', import.meta.url).pathname;
 mkdirSync(dir, { recursive: true });
 console.error(`Starting redis-server on port ${port} (data in .data/redis)...`);
 run('redis-server', [
-  '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'yes', '--dir', dir,
-  '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction', '--logfile', `${dir}redis.log`,
+  '--port',
+  String(port),
+  '--bind',
+  '127.0.0.1',
+  '--daemonize',
+  'yes',
+  '--dir',
+  dir,
+  '--appendonly',
+  'yes',
+  '--save',
+  '',
+  '--maxmemory-policy',
+  'noeviction',
+  '--logfile',
+  `${dir}redis.log`,
 ]);
 for (let attempt = 0; attempt < 50; attempt++) {
   if (await answers()) process.exit(0);
