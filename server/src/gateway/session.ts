@@ -256,9 +256,17 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
     switch (frame.type) {
       case 'hello':
         return refuse('bad_request', 'already said hello');
-      case 'ping':
-        send(frame.t === undefined ? { type: 'pong' } : { type: 'pong', t: frame.t });
+      case 'ping': {
+        // `t` is echoed as sent; one nested too deeply to serialise again is the client's fault, not ours.
+        let pong: string;
+        try {
+          pong = JSON.stringify(frame.t === undefined ? { type: 'pong' } : { type: 'pong', t: frame.t });
+        } catch {
+          return refuse('bad_request', 'ping: t is nested too deeply to echo');
+        }
+        if (socket.readyState === socket.OPEN) socket.send(pong);
         return;
+      }
       case 'models.list':
         send({ type: 'models', models: context.providers.models(), default: context.defaultModel });
         return;
