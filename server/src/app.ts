@@ -158,6 +158,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       tokens: config.tokens,
       allowedOrigins: config.allowedOrigins,
       heartbeatMs: config.heartbeatMs,
+      stuckMs: config.slowReaderCloseMs,
       limits: config.limits,
       timeouts: config.timeouts,
       routes: async (request, response) => {

@@ -50,6 +50,8 @@ export interface Config {
   };
   retries: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
   heartbeatMs: number;
+  /** How long a socket that stopped reading may hold back its answers before it is closed with 1013. */
+  slowReaderCloseMs: number;
   /** How long a finished request's log stays readable. */
   retentionMs: number;
   /** How long a worker may hold a job without renewing its lock before another takes it over. */
@@ -243,6 +245,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxDelayMs: integer(env, 'PROVIDER_RETRY_MAX_MS', 20_000, 1, 600_000),
     },
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 25_000, 100, 600_000),
+    slowReaderCloseMs: integer(env, 'SLOW_READER_CLOSE_MS', 30_000, 100, 600_000),
     retentionMs: integer(env, 'RETENTION_MS', 15 * 60_000, 1000, 30 * 86_400_000),
     lockDurationMs: integer(env, 'WORKER_LOCK_MS', 15_000, 500, 600_000),
     workerPort: integer(env, 'WORKER_PORT', 0, 0, 65535),
