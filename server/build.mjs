@@ -2,6 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
+// `node build.mjs [--outdir DIR]`: DIR (default dist) is relative to server/; tests build into a directory of their own.
+const outdirIndex = process.argv.indexOf('--outdir');
+const outdir = outdirIndex > 0 ? process.argv[outdirIndex + 1] : 'dist';
 const manifest = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 // Workspace packages ship TypeScript sources, so they are bundled; npm packages stay in node_modules, where
 // they keep the files they read at run time (BullMQ's Lua scripts, pino's worker threads).
@@ -10,9 +13,14 @@ const external = Object.keys(manifest.dependencies ?? {})
   .flatMap((name) => [name, `${name}/*`]);
 
 const result = await build({
-  entryPoints: { main: 'src/main.ts', healthcheck: 'src/http/healthcheck.ts' },
+  // extract-thread runs in a worker thread that src/files/extract.ts starts from the file beside it.
+  entryPoints: {
+    main: 'src/main.ts',
+    'extract-thread': 'src/files/extract-thread.ts',
+    healthcheck: 'src/http/healthcheck.ts',
+  },
   absWorkingDir: new URL('.', import.meta.url).pathname,
-  outdir: 'dist',
+  outdir,
   bundle: true,
   platform: 'node',
   target: 'node20',

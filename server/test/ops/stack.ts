@@ -24,6 +24,8 @@ export interface StackOptions {
   workerBasePort?: number;
   /** `source`: server/src/main.ts through tsx (default). `dist`: the bundle server/dist/main.js (`npm run build -w server`). */
   runtime?: 'source' | 'dist';
+  /** Entry points per role, relative to the repository, over `runtime` (a .ts file runs through tsx). */
+  entries?: Partial<Record<StackRole, string>>;
   /** Start redis-server when nothing answers at REDIS_URL (default true; only for a loopback REDIS_URL). */
   startRedis?: boolean;
   /** Each line a process writes, as it comes (default: kept, not printed). */
@@ -194,11 +196,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const host = env.HOST ?? '127.0.0.1';
   const probeHost = ['0.0.0.0', '::'].includes(host) ? '127.0.0.1' : host;
   const runtime = options.runtime ?? 'source';
-  const entry = runtime === 'dist' ? 'server/dist/main.js' : 'server/src/main.ts';
-  if (!existsSync(join(repoRoot, entry))) {
-    throw new Error(
-      `${entry} does not exist: run \`npm run build -w server\` first, or use the source runtime`,
-    );
+  const defaultEntry = runtime === 'dist' ? 'server/dist/main.js' : 'server/src/main.ts';
+  const entries: Record<StackRole, string> = {
+    gateway: defaultEntry,
+    worker: defaultEntry,
+    ...options.entries,
+  };
+  for (const entry of Object.values(entries)) {
+    if (!existsSync(join(repoRoot, entry))) {
+      throw new Error(
+        `${entry} does not exist: run \`npm run build -w server\` first, or use the source runtime`,
+      );
+    }
   }
 
   let redis: Awaited<ReturnType<typeof startRedisServer>> | undefined;
@@ -237,10 +246,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await redis?.stop();
     process.off('exit', killAll);
   }
+
   async function launch(role: StackRole, index: number, port: number): Promise<StackProcess> {
     const name = `${role}-${index + 1}`;
-    const args =
-      runtime === 'dist' ? ['--enable-source-maps', entry, role] : ['--import', 'tsx', entry, role];
+    const args = entries[role].endsWith('.ts')
+      ? ['--import', 'tsx', entries[role], role]
+      : ['--enable-source-maps', entries[role], role];
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,
       env: {
