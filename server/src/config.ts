@@ -41,6 +41,8 @@ export interface Config {
     concurrentGenerations: number;
     framesPerSecond: number;
     maxUploadBytes: number;
+    /** Sockets one user may hold open on one gateway. */
+    socketsPerUser: number;
   };
   timeouts: {
     connectMs: number;
@@ -231,6 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
       requestsPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
       concurrentGenerations: integer(env, 'MAX_CONCURRENT_GENERATIONS', 4, 1, 100_000),
       framesPerSecond: integer(env, 'MAX_FRAMES_PER_SECOND', 50, 1, 100_000),
+      socketsPerUser: integer(env, 'MAX_SOCKETS_PER_USER', 32, 1, 100_000),
       maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 10 * 1_048_576, 1024, 1024 * 1_048_576),
     },
     timeouts: {

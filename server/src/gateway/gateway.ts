@@ -11,7 +11,7 @@ import type { Logger } from '../logger.ts';
 import type { Providers } from '../providers/registry.ts';
 import { createAuthenticator } from './auth.ts';
 import { createFollower, type Follower } from './follower.ts';
-import { createAdmission } from './limits.ts';
+import { createAdmission, createUserSockets } from './limits.ts';
 import { createOriginCheck } from './origin.ts';
 import { type SessionContext, startSession } from './session.ts';
 
@@ -102,6 +102,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     heartbeatMs: options.heartbeatMs,
     limits: options.limits,
+    userSockets: createUserSockets(options.limits.socketsPerUser),
     timeouts: options.timeouts,
     highWaterBytes: options.highWaterBytes ?? 1_048_576,
     ...options.sessionExtras,

@@ -75,6 +75,26 @@ export function createAdmission(options: AdmissionOptions) {
 
 export type AdmissionControl = ReturnType<typeof createAdmission>;
 
+/** Sockets per user on one gateway: `open` says no once a user holds `max` of them. */
+export function createUserSockets(max: number) {
+  const counts = new Map<string, number>();
+  return {
+    open(user: string): boolean {
+      const count = counts.get(user) ?? 0;
+      if (count >= max) return false;
+      counts.set(user, count + 1);
+      return true;
+    },
+    close(user: string): void {
+      const count = (counts.get(user) ?? 1) - 1;
+      if (count <= 0) counts.delete(user);
+      else counts.set(user, count);
+    },
+  };
+}
+
+export type UserSockets = ReturnType<typeof createUserSockets>;
+
 /** A token bucket: `ratePerSecond` frames a second, bursts of twice that. */
 export function createFrameBudget(ratePerSecond: number, now: () => number = Date.now) {
   const capacity = ratePerSecond * 2;

@@ -17,7 +17,7 @@ import type { ChatJob } from '../jobs.ts';
 import type { Logger } from '../logger.ts';
 import type { Providers } from '../providers/registry.ts';
 import type { Follower, Watch } from './follower.ts';
-import { type AdmissionControl, createFrameBudget } from './limits.ts';
+import { type AdmissionControl, createFrameBudget, type UserSockets } from './limits.ts';
 
 export interface SessionContext {
   serverName: string;
@@ -36,7 +36,10 @@ export interface SessionContext {
     requestsPerMinute: number;
     concurrentGenerations: number;
     maxUploadBytes: number;
+    socketsPerUser: number;
   };
+  /** Counts each user's sockets on this gateway. */
+  userSockets: UserSockets;
   timeouts: { queueWaitMs: number; totalMs: number };
   /** Send buffer above which delivery to this socket pauses. */
   highWaterBytes: number;
@@ -235,6 +238,17 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
         socket.close(CloseCode.unauthorized, 'unauthorized');
         return;
       }
+      if (!context.userSockets.open(authenticated)) {
+        // One token must not be able to take every file descriptor of the gateway from everyone else.
+        refuse(
+          'rate_limited',
+          `too many sockets: at most ${context.limits.socketsPerUser} per user on one gateway`,
+          undefined,
+          5_000,
+        );
+        socket.close(CloseCode.overloaded, 'too many sockets for this user');
+        return;
+      }
       user = authenticated;
       clearTimeout(helloTimer);
       send({
@@ -319,6 +333,7 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
 
   socket.on('close', () => {
     clearTimeout(helloTimer);
+    if (user !== undefined) context.userSockets.close(user);
     // A closing socket never cancels: the generations go on, and a resume picks them up.
     for (const handle of watches.values()) handle.close();
     watches.clear();
