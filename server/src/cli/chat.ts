@@ -164,6 +164,11 @@ function handle(socket: WebSocket, frame: ServerFrame): void {
   }
 }
 
+// `npm run chat -- ... | head` closes our stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 process.on('SIGINT', () => {
   note('\n[interrupted: the answer goes on on the server; resume with --id]');
   process.exit(130);
