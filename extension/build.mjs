@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Builds the unpacked extension into dist/: bundles the TypeScript entry points, copies static files.
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = dirname(fileURLToPath(import.meta.url));
-const dist = join(root, 'dist');
+// `--outdir <dir>` builds elsewhere (the e2e tests build a copy of their own).
+const outdirIndex = process.argv.indexOf('--outdir');
+const dist = outdirIndex >= 0 ? resolve(process.argv[outdirIndex + 1] ?? '') : join(root, 'dist');
 const watch = process.argv.includes('--watch');
 
 rmSync(dist, { recursive: true, force: true });
@@ -33,13 +35,26 @@ const options = {
   logLevel: 'warning',
 };
 
+// Injected into web pages with chrome.scripting: a classic script that leaves one function behind.
+const pageReaderOptions = {
+  ...options,
+  entryPoints: { 'page-reader': 'src/page/read-page.ts' },
+  format: 'iife',
+};
+
 if (watch) {
   const { context } = await import('esbuild');
-  const buildContext = await context(options);
-  await buildContext.watch();
+  for (const buildOptions of [options, pageReaderOptions]) {
+    const buildContext = await context(buildOptions);
+    await buildContext.watch();
+  }
   console.log('watching extension sources; static files are copied once');
 } else {
-  const result = await build({ ...options, metafile: true });
-  const bytes = Object.values(result.metafile.outputs).reduce((total, output) => total + output.bytes, 0);
+  const results = await Promise.all(
+    [options, pageReaderOptions].map((buildOptions) => build({ ...buildOptions, metafile: true })),
+  );
+  const bytes = results
+    .flatMap((result) => Object.values(result.metafile.outputs))
+    .reduce((total, output) => total + output.bytes, 0);
   console.log(`extension built into ${dist} (${Math.round(bytes / 1024)} KiB of scripts)`);
 }

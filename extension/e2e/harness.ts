@@ -2,17 +2,16 @@
 // Chromium with the built extension loaded.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { type BrowserContext, chromium, type Locator, type Page, type Worker } from 'playwright-core';
 import { type FakeOpenAI, startFakeOpenAI } from '../../server/test/fake-openai-server.ts';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-export const extensionDist = join(repoRoot, 'extension', 'dist');
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -171,6 +170,8 @@ async function deleteKeys(prefix: string): Promise<void> {
 export interface ExtensionBrowser {
   context: BrowserContext;
   extensionId: string;
+  /** The extension's service worker (the background script). */
+  serviceWorker: Worker;
   /** Opens the side panel page in a tab (what the side panel shows, at side-panel width). */
   openPanel(): Promise<Page>;
   /** Points the extension at `url` (and `token`) through its options page, as a user would. */
@@ -178,20 +179,32 @@ export interface ExtensionBrowser {
   close(): Promise<void>;
 }
 
-let built = false;
+let built: string | undefined;
 
-/** Builds extension/dist from the current sources, once per test process, so a stale build is never tested. */
-function buildExtension(): void {
-  if (built) return;
-  const result = spawnSync(process.execPath, [join(repoRoot, 'extension', 'build.mjs')], {
+/**
+ * Builds the extension from the current sources, once per test process, into a folder of its own (so
+ * that test files running side by side, or someone loading extension/dist, never see a half-written
+ * build). The build may read the test server's pages: the test stands for a user who clicked "Allow"
+ * (on 127.0.0.1 only; other hosts stay unreadable, to test that path too).
+ */
+function buildExtension(): string {
+  if (built) return built;
+  const outdir = mkdtempSync(join(tmpdir(), 'chrome-plus-extension-'));
+  const result = spawnSync(process.execPath, [join(repoRoot, 'extension', 'build.mjs'), '--outdir', outdir], {
     encoding: 'utf8',
   });
   if (result.status !== 0) throw new Error(`extension build failed:\n${result.stdout}${result.stderr}`);
-  built = true;
+  const manifestPath = join(outdir, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+  manifest.host_permissions = ['http://127.0.0.1/*'];
+  writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+  process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
+  built = outdir;
+  return outdir;
 }
 
 export async function launchExtension(options: { locale?: string; colorScheme?: 'light' | 'dark' } = {}) {
-  buildExtension();
+  const extensionDist = buildExtension();
   const userDataDir = mkdtempSync(join(tmpdir(), 'chrome-plus-e2e-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: chromiumPath,
@@ -217,6 +230,7 @@ export async function launchExtension(options: { locale?: string; colorScheme?: 
   const browser: ExtensionBrowser = {
     context,
     extensionId,
+    serviceWorker: worker,
     async openPanel() {
       const page = await context.newPage();
       await page.goto(`chrome-extension://${extensionId}/sidepanel.html`);

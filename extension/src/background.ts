@@ -1,4 +1,15 @@
-// Service worker: the toolbar icon (and its shortcut, `_execute_action`) opens the side panel.
+// Service worker: the toolbar icon (and its shortcut) opens the side panel; the context menu sends a selection to it.
+import { t } from './shared/i18n.ts';
+import { putPendingSelection, type SelectionAction, selectionActions } from './shared/selection-handoff.ts';
+
+const menuParentId = 'chrome-plus';
+
+const menuTitles = {
+  explain: 'menuExplain',
+  summarize: 'menuSummarize',
+  translate: 'menuTranslate',
+  ask: 'menuAsk',
+} as const;
 
 function openPanelOnActionClick(): void {
   chrome.sidePanel
@@ -6,6 +17,61 @@ function openPanelOnActionClick(): void {
     .catch((error: unknown) => console.error('Chrome Plus: cannot set the side panel behaviour', error));
 }
 
+/** (Re)creates the selection menu; titles are in the browser's language at the time. */
+function createMenus(): void {
+  chrome.contextMenus.removeAll(() => {
+    chrome.contextMenus.create({ id: menuParentId, title: t('menuParent'), contexts: ['selection'] });
+    for (const action of selectionActions) {
+      chrome.contextMenus.create({
+        id: action,
+        parentId: menuParentId,
+        title: t(menuTitles[action]),
+        contexts: ['selection'],
+      });
+    }
+  });
+}
+
+function isSelectionAction(value: unknown): value is SelectionAction {
+  return selectionActions.includes(value as SelectionAction);
+}
+
+/**
+ * A click on a selection entry: opens the panel, then hands it the selection. The panel must be
+ * opened before anything is awaited: Chrome allows `sidePanel.open` only while the click's user
+ * gesture lasts.
+ */
+async function handleContextMenuClick(
+  info: Pick<chrome.contextMenus.OnClickData, 'menuItemId' | 'selectionText' | 'pageUrl'>,
+  tab?: Pick<chrome.tabs.Tab, 'windowId' | 'title' | 'url'>,
+): Promise<void> {
+  if (!isSelectionAction(info.menuItemId) || !info.selectionText?.trim()) return;
+  const opening =
+    tab?.windowId !== undefined && tab.windowId >= 0
+      ? chrome.sidePanel.open({ windowId: tab.windowId }).catch((error: unknown) => {
+          // Without a gesture (or with the panel already open elsewhere) the handoff still reaches an open panel.
+          console.warn('Chrome Plus: could not open the side panel', error);
+        })
+      : Promise.resolve();
+  await putPendingSelection({
+    id: crypto.randomUUID(),
+    action: info.menuItemId,
+    text: info.selectionText.trim(),
+    title: tab?.title ?? '',
+    url: tab?.url ?? info.pageUrl ?? '',
+    windowId: tab?.windowId,
+    at: Date.now(),
+  });
+  await opening;
+}
+
 // Set on every service worker start: cheap, and it survives a browser that lost the setting.
 openPanelOnActionClick();
-chrome.runtime.onInstalled.addListener(openPanelOnActionClick);
+chrome.runtime.onInstalled.addListener(() => {
+  openPanelOnActionClick();
+  createMenus();
+});
+chrome.contextMenus.onClicked.addListener((info, tab) => void handleContextMenuClick(info, tab));
+
+// Tests drive the context menu's path through the worker (`serviceWorker.evaluate`): a menu cannot be clicked there.
+(globalThis as { chromePlusBackground?: unknown }).chromePlusBackground = { handleContextMenuClick };

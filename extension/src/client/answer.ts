@@ -10,6 +10,8 @@ export interface AnswerError {
   retryable: boolean;
   /** Epoch ms after which a retry may succeed (from `retryAfterMs`). */
   retryAt?: number;
+  /** Set when the request carried files: a `not_found` then means a file expired, not the answer. */
+  withAttachments?: boolean;
 }
 
 export interface AnswerState {

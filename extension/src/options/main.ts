@@ -1,8 +1,18 @@
-// Options page: server URL, token and default model, with a connection test that names the problem.
+// Options page: server, token, default model, system prompt, saved prompts, page budget and page access,
+// with a connection test that names the problem.
 import { openBrowserSocket } from '../client/socket.ts';
 import { type ConnectionTestResult, testConnection } from '../client/test-connection.ts';
+import { allSitesPermission } from '../page/current-page.ts';
 import { localizePage, t } from '../shared/i18n.ts';
-import { loadSettings, normalizeServerUrl, type Settings, saveSettings } from '../shared/settings.ts';
+import { builtInPresets, presetsOf } from '../shared/presets.ts';
+import {
+  clampPageBudget,
+  loadSettings,
+  normalizeServerUrl,
+  type PromptPreset,
+  type Settings,
+  saveSettings,
+} from '../shared/settings.ts';
 
 function required<T extends Element>(selector: string): T {
   const element = document.querySelector<T>(selector);
@@ -16,6 +26,57 @@ const token = required<HTMLInputElement>('[data-testid="token"]');
 const model = required<HTMLSelectElement>('[data-testid="default-model"]');
 const testButton = required<HTMLButtonElement>('[data-testid="test-connection"]');
 const result = required<HTMLElement>('[data-testid="options-result"]');
+const systemPrompt = required<HTMLTextAreaElement>('[data-testid="system-prompt"]');
+const presetList = required<HTMLElement>('[data-testid="preset-list"]');
+const pageBudget = required<HTMLInputElement>('[data-testid="page-budget"]');
+const pageAccess = required<HTMLInputElement>('[data-testid="page-access"]');
+
+function presetRow(preset: PromptPreset): HTMLElement {
+  const row = document.createElement('div');
+  row.className = 'preset-row';
+  row.dataset.testid = 'preset-row';
+  row.dataset.presetId = preset.id;
+  const name = document.createElement('input');
+  name.type = 'text';
+  name.dataset.testid = 'preset-name';
+  name.value = preset.name;
+  name.placeholder = t('optionsPresetName');
+  name.setAttribute('aria-label', t('optionsPresetName'));
+  const text = document.createElement('textarea');
+  text.dataset.testid = 'preset-text';
+  text.rows = 2;
+  text.value = preset.text;
+  text.placeholder = t('optionsPresetText');
+  text.setAttribute('aria-label', t('optionsPresetText'));
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.className = 'secondary small preset-remove';
+  remove.dataset.testid = 'preset-remove';
+  remove.textContent = t('delete');
+  remove.addEventListener('click', () => row.remove());
+  row.append(name, remove, text);
+  return row;
+}
+
+/** Undefined when the list is still the built-in one: it then follows the browser's language. */
+function ownPresets(presets: PromptPreset[]): PromptPreset[] | undefined {
+  const builtIn = builtInPresets();
+  const same =
+    presets.length === builtIn.length &&
+    presets.every(
+      (preset, index) => preset.name === builtIn[index]?.name && preset.text === builtIn[index]?.text,
+    );
+  return same ? undefined : presets;
+}
+
+function readPresets(): PromptPreset[] {
+  return [...presetList.querySelectorAll<HTMLElement>('.preset-row')].flatMap((row) => {
+    const name = row.querySelector<HTMLInputElement>('[data-testid="preset-name"]')?.value.trim() ?? '';
+    const text = row.querySelector<HTMLTextAreaElement>('[data-testid="preset-text"]')?.value.trim() ?? '';
+    if (!text) return [];
+    return [{ id: row.dataset.presetId ?? crypto.randomUUID(), name: name || text.slice(0, 30), text }];
+  });
+}
 
 function say(kind: 'ok' | 'error' | 'info', text: string): void {
   result.dataset.kind = kind;
@@ -42,7 +103,14 @@ function readForm(): Settings | undefined {
     serverUrl.focus();
     return undefined;
   }
-  return { serverUrl: url, token: token.value.trim(), defaultModel: model.value };
+  return {
+    serverUrl: url,
+    token: token.value.trim(),
+    defaultModel: model.value,
+    systemPrompt: systemPrompt.value.trim(),
+    presets: ownPresets(readPresets()),
+    pageBudget: clampPageBudget(Number(pageBudget.value)),
+  };
 }
 
 function describe(outcome: ConnectionTestResult, url: string): string {
@@ -92,11 +160,30 @@ async function main(): Promise<void> {
   serverUrl.value = settings.serverUrl;
   token.value = settings.token;
   fillModels([], settings.defaultModel);
+  systemPrompt.value = settings.systemPrompt;
+  presetList.replaceChildren(...presetsOf(settings).map(presetRow));
+  pageBudget.value = String(settings.pageBudget);
+  pageAccess.checked = await chrome.permissions.contains(allSitesPermission);
+  required('[data-testid="preset-add"]').addEventListener('click', () => {
+    const row = presetRow({ id: crypto.randomUUID(), name: '', text: '' });
+    presetList.append(row);
+    row.querySelector('input')?.focus();
+  });
+  pageAccess.addEventListener('change', () => {
+    // Asked inside the click (a user gesture), as Chrome requires; the box shows what Chrome decided.
+    const change = pageAccess.checked
+      ? chrome.permissions.request(allSitesPermission)
+      : chrome.permissions.remove(allSitesPermission).then((removed) => !removed);
+    void change.then((granted) => {
+      pageAccess.checked = granted;
+    });
+  });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const next = readForm();
     if (!next) return;
     serverUrl.value = next.serverUrl;
+    pageBudget.value = String(next.pageBudget);
     void saveSettings(next).then(() => say('ok', t('optionsSaved')));
   });
   testButton.addEventListener('click', () => void runTest());

@@ -36,7 +36,9 @@ export function describeError(error: AnswerError, now = Date.now()): ErrorText {
     case 'expired':
       return { key: 'errorExpired', substitutions: [], canRetry: true };
     case 'not_found':
-      return { key: 'errorNotFound', substitutions: [], canRetry: true };
+      return error.withAttachments
+        ? { key: 'errorAttachmentMissing', substitutions: [], canRetry: false }
+        : { key: 'errorNotFound', substitutions: [], canRetry: true };
     case 'too_large':
       return { key: 'errorTooLarge', substitutions: [], canRetry: false };
     case 'bad_request':

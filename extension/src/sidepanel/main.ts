@@ -1,27 +1,56 @@
 // Side panel entry: localize, load settings and storage, then hand over to the controller.
 import { openBrowserSocket } from '../client/socket.ts';
+import { readCurrentPage, requestPageAccess } from '../page/current-page.ts';
 import { localizePage } from '../shared/i18n.ts';
-import { loadSettings, onSettingsChanged } from '../shared/settings.ts';
+import { onPendingSelection, takePendingSelection } from '../shared/selection-handoff.ts';
+import { loadSettings, onSettingsChanged, saveSettings } from '../shared/settings.ts';
 import { ConversationStore } from '../store/conversation-store.ts';
 import { PanelController } from './controller.ts';
+import { downloadText } from './export-markdown.ts';
+import { uploadFile } from './upload.ts';
 import { PanelView } from './view.ts';
 
 async function main(): Promise<void> {
   localizePage();
-  const [settings, store] = await Promise.all([loadSettings(), ConversationStore.open()]);
+  const [settings, store, window] = await Promise.all([
+    loadSettings(),
+    ConversationStore.open(),
+    chrome.windows.getCurrent().catch(() => undefined),
+  ]);
   let controller: PanelController | undefined;
   const view = new PanelView({
-    onSend: (text) => void controller?.send(text),
+    onSend: (draft) => void controller?.send(draft),
     onStop: () => controller?.stop(),
     onRegenerate: (messageId) => void controller?.regenerate(messageId),
     onNewChat: () => controller?.newChat(),
     onOpenSettings: () => void chrome.runtime.openOptionsPage(),
     onReconnectNow: () => controller?.reconnectNow(),
+    onEditLast: () => controller?.editLast(),
+    onSummarizePage: () => void controller?.summarizePage(),
+    onAskAboutPage: () => void controller?.askAboutPage(),
+    onPickModel: (modelId) => void controller?.pickModel(modelId),
+    onSearch: (query) => void controller?.searchHistory(query),
+    onOpen: (conversationId) => void controller?.open(conversationId),
+    onRename: (conversationId, title) => void controller?.renameConversation(conversationId, title),
+    onExport: (conversationId) => void controller?.exportConversation(conversationId),
+    onDelete: (conversationId) => void controller?.deleteConversation(conversationId),
+    startUpload: (file, onProgress) => {
+      if (!controller) throw new Error('the panel is not ready');
+      return controller.startUpload(file, onProgress);
+    },
   });
   controller = new PanelController({
     store,
     view,
     settings,
+    environment: {
+      readPage: readCurrentPage,
+      requestPageAccess,
+      takeSelection: () => takePendingSelection(window?.id),
+      upload: uploadFile,
+      download: downloadText,
+      saveSettings,
+    },
     client: {
       openSocket: openBrowserSocket,
       clientName: `chrome-plus-extension/${chrome.runtime.getManifest().version}`,
@@ -29,8 +58,9 @@ async function main(): Promise<void> {
     onStorageError: (error) => console.error('Chrome Plus: could not save the conversation', error),
   });
   onSettingsChanged((next) => controller?.applySettings(next));
+  onPendingSelection(() => void controller?.takeSelection());
   // The browser knows before our backoff timer does when the network is back.
-  window.addEventListener('online', () => controller?.reconnectNow());
+  globalThis.addEventListener('online', () => controller?.reconnectNow());
   await controller.start();
   view.focusComposer();
 }

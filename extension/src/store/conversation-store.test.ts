@@ -98,3 +98,68 @@ test('overlapping chunks (two panels following one answer) never repeat text', (
   assert.equal(folded.content, 'abcdef');
   assert.equal(folded.lastSeq, 6, 'the resume fetches the rest after 6');
 });
+
+test('search finds titles and message text, case-insensitively, with a snippet', async () => {
+  const store = await openStore();
+  await store.putConversation({ id: 'c1', title: 'Trip planning', createdAt: 1, updatedAt: 1 });
+  await store.putConversation({ id: 'c2', title: 'Bread', createdAt: 2, updatedAt: 2 });
+  await store.putMessage(
+    answer({ conversationId: 'c1', status: 'done', content: 'The puffins nest on Lunga in June.' }),
+    3,
+  );
+  await store.putMessage(
+    {
+      id: 'u2',
+      conversationId: 'c2',
+      role: 'user',
+      content: 'Summarize this page.',
+      createdAt: 2,
+      context: {
+        kind: 'page',
+        title: 'Sourdough basics',
+        url: 'https://b.example',
+        text: 'Starter and flour.',
+        totalCharacters: 18,
+      },
+    },
+    2,
+  );
+  const puffins = await store.searchConversations('PUFFINS');
+  assert.deepEqual(
+    puffins.map((hit) => [hit.conversation.id, hit.snippet]),
+    [['c1', 'The puffins nest on Lunga in June.']],
+  );
+  assert.deepEqual(
+    (await store.searchConversations('sourdough')).map((hit) => hit.conversation.id),
+    ['c2'],
+    'the page a message was about is searched too',
+  );
+  assert.deepEqual(
+    (await store.searchConversations('trip')).map((hit) => hit.conversation.id),
+    ['c1'],
+  );
+  assert.equal((await store.searchConversations('  ')).length, 2, 'an empty search lists everything');
+  store.close();
+});
+
+test('rename, delete with undo, and purge after the undo window', async () => {
+  const store = await openStore();
+  await store.putConversation({ id: 'c1', title: 'Old', createdAt: 1, updatedAt: 1 });
+  await store.putMessage({ id: 'm1', conversationId: 'c1', role: 'user', content: 'hi', createdAt: 1 }, 1);
+  await store.renameConversation('c1', 'New');
+  assert.equal((await store.listConversations())[0]?.title, 'New');
+
+  const deleted = await store.markDeleted('c1', 100);
+  assert.equal(deleted?.title, 'New');
+  assert.deepEqual(await store.listConversations(), [], 'a deleted conversation is hidden at once');
+  assert.deepEqual(await store.searchConversations('hi'), []);
+  await store.restoreConversation('c1');
+  assert.equal((await store.listConversations())[0]?.deletedAt, undefined, 'undo brings it back whole');
+  assert.equal((await store.getConversation('c1'))?.messages.length, 1);
+
+  await store.markDeleted('c1', 100);
+  assert.deepEqual(await store.purgeDeleted(100), [], 'not before its time');
+  assert.deepEqual(await store.purgeDeleted(101), ['c1']);
+  assert.equal(await store.getConversation('c1'), undefined);
+  store.close();
+});

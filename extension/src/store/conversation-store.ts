@@ -2,6 +2,30 @@
 import { openDatabase, requestResult, transactionDone } from './idb.ts';
 import type { AnswerChunk, AssistantMessage, Conversation, StoredMessage } from './types.ts';
 
+/** A conversation found by a search, with a piece of the text that matched (empty when the title did). */
+export interface SearchHit {
+  conversation: Conversation;
+  snippet: string;
+}
+
+/** A piece of `text` around the first match of `needle` (already lower-cased), on one line. */
+export function snippetAround(text: string, needle: string, radius = 40): string {
+  const flat = text.replace(/\s+/g, ' ');
+  const index = flat.toLocaleLowerCase().indexOf(needle);
+  if (index < 0) return '';
+  const start = Math.max(0, index - radius);
+  const end = Math.min(flat.length, index + needle.length + radius);
+  return `${start > 0 ? '…' : ''}${flat.slice(start, end).trim()}${end < flat.length ? '…' : ''}`;
+}
+
+/** Everything of a message a search looks at: its text, and the page or selection it came with. */
+function searchableText(message: StoredMessage): string {
+  if (message.role === 'assistant') return message.content;
+  const context = message.context ? `\n${message.context.title}\n${message.context.text}` : '';
+  const files = (message.attachments ?? []).map((attachment) => `\n${attachment.name}`).join('');
+  return `${message.content}${context}${files}`;
+}
+
 const databaseVersion = 1;
 
 export interface ConversationWithMessages {
@@ -60,13 +84,75 @@ export class ConversationStore {
     this.database.close();
   }
 
-  /** Newest first. */
+  /** Newest first, without the ones deleted (even while their delete can still be undone). */
   async listConversations(): Promise<Conversation[]> {
     const transaction = this.database.transaction('conversations', 'readonly');
     const all = await requestResult(
       transaction.objectStore('conversations').index('updatedAt').getAll() as IDBRequest<Conversation[]>,
     );
-    return all.reverse();
+    return all.reverse().filter((conversation) => conversation.deletedAt === undefined);
+  }
+
+  /**
+   * Conversations whose title or messages contain `query` (case-insensitive), newest first. Each
+   * message is read once; fine for the thousands of conversations one browser holds.
+   */
+  async searchConversations(query: string): Promise<SearchHit[]> {
+    const needle = query.trim().toLocaleLowerCase();
+    const conversations = await this.listConversations();
+    if (!needle) return conversations.map((conversation) => ({ conversation, snippet: '' }));
+    const snippets = new Map<string, string>();
+    const transaction = this.database.transaction('messages', 'readonly');
+    await new Promise<void>((resolve, reject) => {
+      const request = transaction.objectStore('messages').openCursor();
+      request.onerror = () => reject(request.error);
+      request.onsuccess = () => {
+        const cursor = request.result;
+        if (!cursor) {
+          resolve();
+          return;
+        }
+        const message = cursor.value as StoredMessage;
+        if (!snippets.has(message.conversationId)) {
+          const snippet = snippetAround(searchableText(message), needle);
+          if (snippet) snippets.set(message.conversationId, snippet);
+        }
+        cursor.continue();
+      };
+    });
+    return conversations.flatMap((conversation) => {
+      if (conversation.title.toLocaleLowerCase().includes(needle)) {
+        return [{ conversation, snippet: snippets.get(conversation.id) ?? '' }];
+      }
+      const snippet = snippets.get(conversation.id);
+      return snippet ? [{ conversation, snippet }] : [];
+    });
+  }
+
+  async renameConversation(id: string, title: string): Promise<void> {
+    await this.updateConversation(id, (conversation) => ({ ...conversation, title }));
+  }
+
+  /** Hides a conversation; `restoreConversation` brings it back, `purgeDeleted` removes it for good. */
+  async markDeleted(id: string, at = Date.now()): Promise<Conversation | undefined> {
+    return this.updateConversation(id, (conversation) => ({ ...conversation, deletedAt: at }));
+  }
+
+  async restoreConversation(id: string): Promise<void> {
+    await this.updateConversation(id, ({ deletedAt: _deleted, ...conversation }) => conversation);
+  }
+
+  /** Removes for good the conversations deleted before `before` (whose undo has passed). */
+  async purgeDeleted(before = Number.POSITIVE_INFINITY): Promise<string[]> {
+    const transaction = this.database.transaction('conversations', 'readonly');
+    const all = await requestResult(
+      transaction.objectStore('conversations').getAll() as IDBRequest<Conversation[]>,
+    );
+    const doomed = all.filter(
+      (conversation) => conversation.deletedAt !== undefined && conversation.deletedAt < before,
+    );
+    for (const conversation of doomed) await this.deleteConversation(conversation.id);
+    return doomed.map((conversation) => conversation.id);
   }
 
   async putConversation(conversation: Conversation): Promise<void> {
@@ -152,6 +238,19 @@ export class ConversationStore {
     }
     transaction.objectStore('conversations').delete(id);
     await transactionDone(transaction);
+  }
+
+  /** Changes one conversation in one transaction; resolves with what it was before. */
+  private async updateConversation(
+    id: string,
+    change: (conversation: Conversation) => Conversation,
+  ): Promise<Conversation | undefined> {
+    const transaction = this.database.transaction('conversations', 'readwrite');
+    const conversations = transaction.objectStore('conversations');
+    const conversation = await requestResult(conversations.get(id) as IDBRequest<Conversation | undefined>);
+    if (conversation) conversations.put(change(conversation));
+    await transactionDone(transaction);
+    return conversation;
   }
 
   private chunksOf(transaction: IDBTransaction, messageId: string): Promise<AnswerChunk[]> {

@@ -7,6 +7,39 @@ export interface Conversation {
   title: string;
   createdAt: number;
   updatedAt: number;
+  /** Set while a delete can still be undone; such a conversation is hidden, then purged. */
+  deletedAt?: number;
+}
+
+/** The current tab's main text, as it was when the message was sent. */
+export interface PageContext {
+  kind: 'page';
+  title: string;
+  url: string;
+  /** What the model sees: the page's text, cut to the budget. */
+  text: string;
+  /** Characters of the whole extracted text; more than `text.length` when it was cut. */
+  totalCharacters: number;
+}
+
+/** Text the user selected on a page (the context menu's path). */
+export interface SelectionContext {
+  kind: 'selection';
+  text: string;
+  title: string;
+  url: string;
+}
+
+export type MessageContext = PageContext | SelectionContext;
+
+/** A file uploaded to the server: the message keeps what describes it, never its bytes. */
+export interface AttachmentInfo {
+  fileId: string;
+  name: string;
+  /** Bytes. */
+  size: number;
+  /** MIME type as the server detected it. */
+  type: string;
 }
 
 interface MessageBase {
@@ -18,6 +51,8 @@ interface MessageBase {
 
 export interface UserMessage extends MessageBase {
   role: 'user';
+  context?: MessageContext;
+  attachments?: AttachmentInfo[];
 }
 
 export interface AssistantMessage extends MessageBase {

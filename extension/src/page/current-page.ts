@@ -1,0 +1,73 @@
+// Reads the current tab's main text for the panel: which tab, whether it may be read, and the text cut to a budget.
+import type { PageContext } from '../store/types.ts';
+import { cutToBudget, type PageProblem, problemOfScriptError, problemOfUrl } from './page-access.ts';
+import type { PageReading } from './read-page.ts';
+
+export type PageResult =
+  | { ok: true; context: PageContext }
+  | { ok: false; problem: PageProblem; title?: string; url?: string };
+
+/** Every site, asked for once (optional in the manifest): until then, activeTab covers the tab the user acted on. */
+export const allSitesPermission: chrome.permissions.Permissions = { origins: ['<all_urls>'] };
+
+/**
+ * The tab the panel is about: the active tab of the panel's window. When the panel page is open in a
+ * tab of its own, that is the panel itself; then the page meant is the tab used last before it.
+ */
+export async function targetTab(): Promise<chrome.tabs.Tab | undefined> {
+  const own = await chrome.tabs.getCurrent();
+  const [active] = await chrome.tabs.query({ active: true, currentWindow: true });
+  if (active && active.id !== own?.id) return active;
+  const ownPages = chrome.runtime.getURL('');
+  const others = (await chrome.tabs.query({})).filter(
+    (tab) => tab.id !== own?.id && !(tab.url ?? '').startsWith(ownPages),
+  );
+  others.sort((left, right) => (right.lastAccessed ?? 0) - (left.lastAccessed ?? 0));
+  return others[0];
+}
+
+export async function readCurrentPage(budget: number): Promise<PageResult> {
+  const tab = await targetTab();
+  if (tab?.id === undefined) return { ok: false, problem: 'no-tab' };
+  const about = { title: tab.title, url: tab.url ?? tab.pendingUrl };
+  const known = problemOfUrl(about.url);
+  // A .pdf URL may still be an HTML page: only schemes and the Web Store are refused without trying.
+  if (known && known !== 'pdf') return { ok: false, problem: known, ...about };
+  let reading: PageReading | undefined;
+  try {
+    const target = { tabId: tab.id };
+    await chrome.scripting.executeScript({ target, files: ['page-reader.js'] });
+    const [result] = await chrome.scripting.executeScript({
+      target,
+      func: () => (globalThis as { __chromePlusReadPage?: () => unknown }).__chromePlusReadPage?.(),
+    });
+    reading = result?.result as PageReading | undefined;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, problem: problemOfScriptError(message), ...about };
+  }
+  if (!reading) return { ok: false, problem: 'failed', ...about };
+  const page = { title: reading.title || about.title, url: reading.url };
+  if (reading.contentType === 'application/pdf') return { ok: false, problem: 'pdf', ...page };
+  const text = reading.text.trim();
+  if (!text) return { ok: false, problem: 'empty', ...page };
+  return {
+    ok: true,
+    context: {
+      kind: 'page',
+      title: page.title ?? page.url,
+      url: page.url,
+      text: cutToBudget(text, budget),
+      totalCharacters: text.length,
+    },
+  };
+}
+
+/** Asks for access to every site (a user gesture must be on the stack); true when granted. */
+export async function requestPageAccess(): Promise<boolean> {
+  try {
+    return await chrome.permissions.request(allSitesPermission);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,259 @@
+// The composer: text, the page or selection it is about, attached files (button, drop, paste), and editing the last message.
+import { t } from '../shared/i18n.ts';
+import type { AttachmentInfo, MessageContext, UserMessage } from '../store/types.ts';
+import { AttachmentChip } from './attachment-chip.ts';
+import { contextCard } from './context-card.ts';
+import type { Upload } from './upload.ts';
+
+/** What a send carries. `replaces`: the id of the user message it replaces (an edit of the last one). */
+export interface Draft {
+  text: string;
+  context?: MessageContext;
+  attachments: AttachmentInfo[];
+  replaces?: string;
+}
+
+export interface ComposerOptions {
+  onSubmit(draft: Draft): void;
+  onEditLast(): void;
+  startUpload(file: File, onProgress: (fraction: number) => void): { upload: Upload; maxBytes?: number };
+}
+
+function required<T extends Element>(root: ParentNode, selector: string): T {
+  const element = root.querySelector<T>(selector);
+  if (!element) throw new Error(`composer markup lacks ${selector}`);
+  return element;
+}
+
+/** A pasted screenshot arrives as "image.png"; a dated name tells several apart in the conversation. */
+function namePasted(file: File, index: number): File {
+  if (file.name && file.name !== 'image.png') return file;
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const extension = file.type.split('/')[1]?.replace('jpeg', 'jpg') ?? 'png';
+  return new File([file], `screenshot-${stamp}${index > 0 ? `-${index + 1}` : ''}.${extension}`, {
+    type: file.type,
+  });
+}
+
+export class Composer {
+  private readonly options: ComposerOptions;
+  private readonly textarea: HTMLTextAreaElement;
+  private readonly sendButton: HTMLButtonElement;
+  private readonly stopButton: HTMLButtonElement;
+  private readonly contextSlot: HTMLElement;
+  private readonly chipList: HTMLElement;
+  private readonly editingNote: HTMLElement;
+  private readonly fileInput: HTMLInputElement;
+  private readonly hint: HTMLElement;
+  private chips: AttachmentChip[] = [];
+  private context: MessageContext | undefined;
+  private replaces: string | undefined;
+  private busy = false;
+
+  constructor(root: ParentNode, options: ComposerOptions) {
+    this.options = options;
+    this.textarea = required(root, '[data-testid="composer"]');
+    this.sendButton = required(root, '[data-testid="send"]');
+    this.stopButton = required(root, '[data-testid="stop"]');
+    this.contextSlot = required(root, '[data-testid="composer-context"]');
+    this.chipList = required(root, '[data-testid="attachment-chips"]');
+    this.editingNote = required(root, '[data-testid="editing-note"]');
+    this.fileInput = required(root, '[data-testid="file-input"]');
+    this.hint = required(root, '.composer-hint');
+
+    required<HTMLFormElement>(root, '.composer').addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+    this.textarea.addEventListener('keydown', (event) => {
+      // Enter sends; Shift+Enter is a new line; Enter while composing CJK input confirms the candidate.
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.submit();
+      }
+      if (event.key === 'ArrowUp' && !event.isComposing && this.isEmpty() && !this.busy) {
+        event.preventDefault();
+        options.onEditLast();
+      }
+    });
+    this.textarea.addEventListener('input', () => this.update());
+    this.textarea.addEventListener('paste', (event) => {
+      const files = [...(event.clipboardData?.files ?? [])];
+      if (files.length === 0) return;
+      // A screenshot comes alone; text copied with pictures (a document) still pastes as text.
+      if (!event.clipboardData?.types.includes('text/plain')) event.preventDefault();
+      this.addFiles(files.map(namePasted));
+    });
+    required(root, '[data-testid="attach"]').addEventListener('click', () => this.fileInput.click());
+    this.fileInput.addEventListener('change', () => {
+      this.addFiles([...(this.fileInput.files ?? [])]);
+      this.fileInput.value = '';
+    });
+    this.update();
+  }
+
+  /** Lets files dropped anywhere on `target` be attached; `overlay` shows while something is dragged over. */
+  acceptDrops(target: HTMLElement, overlay: HTMLElement): void {
+    let depth = 0;
+    const carriesFiles = (event: DragEvent) => event.dataTransfer?.types.includes('Files') ?? false;
+    target.addEventListener('dragenter', (event) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      depth += 1;
+      overlay.hidden = false;
+    });
+    target.addEventListener('dragover', (event) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      if (event.dataTransfer) event.dataTransfer.dropEffect = 'copy';
+    });
+    target.addEventListener('dragleave', () => {
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) overlay.hidden = true;
+    });
+    target.addEventListener('drop', (event) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      depth = 0;
+      overlay.hidden = true;
+      this.addFiles([...(event.dataTransfer?.files ?? [])]);
+    });
+  }
+
+  focus(): void {
+    this.textarea.focus();
+  }
+
+  get editing(): boolean {
+    return this.replaces !== undefined;
+  }
+
+  isEmpty(): boolean {
+    return this.textarea.value.length === 0 && !this.context && this.chips.length === 0;
+  }
+
+  setBusy(busy: boolean): void {
+    this.busy = busy;
+    this.stopButton.hidden = !busy;
+    this.sendButton.hidden = busy;
+    this.update();
+  }
+
+  /** The page or selection the next message is about (one at a time: a new one replaces the old). */
+  setContext(context: MessageContext | undefined): void {
+    this.context = context;
+    this.contextSlot.replaceChildren();
+    if (context) this.contextSlot.append(contextCard(context, () => this.setContext(undefined)));
+    this.contextSlot.hidden = !context;
+    this.update();
+  }
+
+  addFiles(files: readonly File[]): void {
+    for (const file of files) {
+      let chip: AttachmentChip | undefined;
+      const { upload, maxBytes } = this.options.startUpload(file, (fraction) => chip?.setProgress(fraction));
+      chip = new AttachmentChip(
+        { file, upload, maxBytes },
+        (removed) => this.removeChip(removed),
+        () => this.update(),
+      );
+      this.chips.push(chip);
+      this.chipList.append(chip.element);
+    }
+    this.update();
+    this.textarea.focus();
+  }
+
+  /** Puts a saved prompt where the cursor is (or replaces the selected text). */
+  insertText(text: string): void {
+    this.textarea.focus();
+    this.textarea.setRangeText(text, this.textarea.selectionStart, this.textarea.selectionEnd, 'end');
+    this.update();
+  }
+
+  /** Loads a sent message back for editing; sending replaces it (and its answer). */
+  edit(message: UserMessage): void {
+    this.clear();
+    this.replaces = message.id;
+    this.textarea.value = message.content;
+    this.setContext(message.context);
+    for (const attachment of message.attachments ?? []) {
+      const chip = new AttachmentChip(
+        { attachment },
+        (removed) => this.removeChip(removed),
+        () => this.update(),
+      );
+      this.chips.push(chip);
+      this.chipList.append(chip.element);
+    }
+    this.update();
+    this.textarea.focus();
+    this.textarea.setSelectionRange(this.textarea.value.length, this.textarea.value.length);
+  }
+
+  /** Leaves editing with an empty composer; false when there was nothing to cancel. */
+  cancelEdit(): boolean {
+    if (!this.editing) return false;
+    this.clear();
+    return true;
+  }
+
+  clear(): void {
+    for (const chip of this.chips) chip.dispose();
+    this.chips = [];
+    this.chipList.replaceChildren();
+    this.replaces = undefined;
+    this.textarea.value = '';
+    this.setContext(undefined);
+  }
+
+  submit(): void {
+    const text = this.textarea.value.trim();
+    if (!this.canSend()) return;
+    const draft: Draft = {
+      text,
+      attachments: this.chips.flatMap((chip) => (chip.attachment ? [chip.attachment] : [])),
+    };
+    if (this.context) draft.context = this.context;
+    if (this.replaces) draft.replaces = this.replaces;
+    // The files now belong to the message: keep them on the server, drop only the chips.
+    for (const chip of this.chips) chip.dispose();
+    this.chips = [];
+    this.chipList.replaceChildren();
+    this.replaces = undefined;
+    this.textarea.value = '';
+    this.setContext(undefined);
+    this.options.onSubmit(draft);
+  }
+
+  private canSend(): boolean {
+    if (this.busy) return false;
+    if (this.chips.some((chip) => chip.state !== 'ready')) return false;
+    return this.textarea.value.trim().length > 0 || this.chips.length > 0 || this.context !== undefined;
+  }
+
+  private removeChip(chip: AttachmentChip): void {
+    chip.dispose();
+    chip.element.remove();
+    this.chips = this.chips.filter((other) => other !== chip);
+    this.update();
+    this.textarea.focus();
+  }
+
+  private update(): void {
+    this.sendButton.disabled = !this.canSend();
+    this.chipList.hidden = this.chips.length === 0;
+    this.editingNote.hidden = !this.editing;
+    const uploading = this.chips.some((chip) => chip.state === 'uploading');
+    const failed = this.chips.some((chip) => chip.state === 'error');
+    this.hint.textContent = uploading
+      ? t('hintUploading')
+      : failed
+        ? t('hintRemoveFailed')
+        : t('composerHint');
+    this.hint.dataset.kind = uploading || failed ? 'attention' : '';
+    // Grow with the text up to the CSS max-height.
+    this.textarea.style.height = 'auto';
+    this.textarea.style.height = `${this.textarea.scrollHeight}px`;
+  }
+}
