@@ -2,8 +2,6 @@
 // attachments, history, the model picker, prompts, the keyboard and the dark theme. Writes the README's screenshots.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -17,7 +15,9 @@ import {
   launchExtension,
   numberedWords,
   repoRoot,
+  type Site,
   sendMessage,
+  serveSite,
   startBackend,
   waitForStatus,
 } from './harness.ts';
@@ -30,7 +30,7 @@ const maxUploadBytes = 200 * 1024;
 let backend: Backend;
 let fake: FakeOpenAI;
 let browser: ExtensionBrowser;
-let site: Server;
+let site: Site;
 let siteUrl: string;
 const pageErrors: string[] = [];
 
@@ -67,18 +67,11 @@ const longParagraphs = Array.from(
 
 before(async () => {
   if (skip) return;
-  site = createServer((request, response) => {
-    const path = request.url ?? '/';
-    const pages: Record<string, string> = {
-      '/article': articlePage('The Lighthouse Keepers of Skerryvore', articleParagraphs),
-      '/long': articlePage('The Keepers’ Logbooks', longParagraphs),
-    };
-    const body = pages[path];
-    response.writeHead(body ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
-    response.end(body ?? 'not found');
+  site = await serveSite({
+    '/article': articlePage('The Lighthouse Keepers of Skerryvore', articleParagraphs),
+    '/long': articlePage('The Keepers’ Logbooks', longParagraphs),
   });
-  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
-  siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+  siteUrl = site.url;
   backend = await startBackend('fake', {
     OPENAI_MODEL: 'fake-model,fake-vision',
     VISION_MODELS: 'fake-vision',
@@ -92,7 +85,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await backend?.stop();
-  await new Promise((resolve) => site?.close(resolve));
+  await site?.close();
 });
 
 async function openConnectedPanel(): Promise<Page> {
@@ -379,7 +372,7 @@ test('a pasted screenshot goes to a vision model as an image; drops attach; bad 
   for (let index = 0; index < 2; index++) await failed.first().getByTestId('attachment-remove').click();
   assert.equal(await chips.count(), 1);
 
-  fake.enqueue({ type: 'answer', pieces: ['A single ', 'white pixel.'], tokenIntervalMs: 10 });
+  fake.enqueue({ type: 'answer', pieces: ['A single ', 'red pixel.'], tokenIntervalMs: 10 });
   const before = chatRequests().length;
   await sendMessage(panel, 'What is in this screenshot?');
   await waitForStatus(lastAnswer(panel), 'done');

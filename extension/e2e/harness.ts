@@ -3,7 +3,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -242,7 +243,8 @@ export async function launchExtension(options: { locale?: string; colorScheme?: 
       await page.getByTestId('server-url').fill(url);
       await page.getByTestId('token').fill(token);
       await page.getByTestId('save').click();
-      await page.getByTestId('options-result').getByText(/saved/i).waitFor();
+      // Any language: the saved note is the one "ok" result a save gives.
+      await page.locator('[data-testid="options-result"][data-kind="ok"]').waitFor();
       await page.close();
     },
     async close() {
@@ -287,4 +289,24 @@ export async function waitForStatus(answer: Locator, status: string, timeoutMs =
 /** `count` distinct words, so that any lost or repeated piece changes the text. */
 export function numberedWords(count: number): string[] {
   return Array.from({ length: count }, (_, index) => `word${index + 1}${index === count - 1 ? '.' : ' '}`);
+}
+
+export interface Site {
+  /** http://127.0.0.1:PORT: a host the test build may read (see buildExtension). */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves fixed HTML pages by path, as a web site the user visits. */
+export async function serveSite(pages: Record<string, string>): Promise<Site> {
+  const server = createHttpServer((request, response) => {
+    const body = pages[request.url ?? '/'];
+    response.writeHead(body ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(body ?? 'not found');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

@@ -11,10 +11,22 @@ const menuTitles = {
   ask: 'menuAsk',
 } as const;
 
-function openPanelOnActionClick(): void {
+/**
+ * The icon's click is handled here rather than by `openPanelOnActionClick`: only a click the extension
+ * receives counts as invoking it on the page, which grants activeTab, so the panel can read that page
+ * without any host permission.
+ */
+function handleActionClicksOurselves(): void {
   chrome.sidePanel
-    .setPanelBehavior({ openPanelOnActionClick: true })
+    .setPanelBehavior({ openPanelOnActionClick: false })
     .catch((error: unknown) => console.error('Chrome Plus: cannot set the side panel behaviour', error));
+}
+
+function openPanel(tab: chrome.tabs.Tab): void {
+  // Called at once: Chrome allows sidePanel.open only while the click's user gesture lasts.
+  chrome.sidePanel
+    .open({ windowId: tab.windowId })
+    .catch((error: unknown) => console.error('Chrome Plus: cannot open the side panel', error));
 }
 
 /** (Re)creates the selection menu; titles are in the browser's language at the time. */
@@ -65,12 +77,10 @@ async function handleContextMenuClick(
   await opening;
 }
 
-// Set on every service worker start: cheap, and it survives a browser that lost the setting.
-openPanelOnActionClick();
-chrome.runtime.onInstalled.addListener(() => {
-  openPanelOnActionClick();
-  createMenus();
-});
+// Set on every service worker start: cheap, and it undoes the behaviour an older version stored.
+handleActionClicksOurselves();
+chrome.action.onClicked.addListener(openPanel);
+chrome.runtime.onInstalled.addListener(createMenus);
 chrome.contextMenus.onClicked.addListener((info, tab) => void handleContextMenuClick(info, tab));
 
 // Tests drive the context menu's path through the worker (`serviceWorker.evaluate`): a menu cannot be clicked there.

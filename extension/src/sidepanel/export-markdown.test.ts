@@ -57,7 +57,9 @@ test('a conversation exports as Markdown with who said what, and the pages, quot
       'Explain this.',
       '## Assistant · deepseek-chat',
       'The **moon** pulls.',
-    ].join('\n\n').concat('\n'),
+    ]
+      .join('\n\n')
+      .concat('\n'),
   );
 });
 
