@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { FakeOpenAI, RecordedRequest } from '../../server/test/fake-openai-server.ts';
+import { makePdf } from '../../server/test/fixtures/files.ts';
 import {
   answerText,
   type Backend,
@@ -70,6 +71,13 @@ before(async () => {
   site = await serveSite({
     '/article': articlePage('The Lighthouse Keepers of Skerryvore', articleParagraphs),
     '/long': articlePage('The Keepers’ Logbooks', longParagraphs),
+    '/logbook.pdf': {
+      type: 'application/pdf',
+      body: makePdf([
+        'PDF-MARKER Logbook of the Skerryvore light, 1861.',
+        'Fog from dawn; the bell rung all day.',
+      ]),
+    },
   });
   siteUrl = site.url;
   backend = await startBackend('fake', {
@@ -226,6 +234,29 @@ test('pages that cannot be read get a clear message, not an empty context', { sk
   assert.equal(chatRequests().length, before, 'nothing was sent without the page');
   assert.equal(await panel.getByTestId('message-user').count(), 0);
   await panel.close();
+});
+
+test('a PDF tab cannot be read as a page, but can be attached and read by the server', { skip }, async () => {
+  const pdf = await openSite('/logbook.pdf');
+  const panel = await openConnectedPanel();
+  await pdf.bringToFront();
+  await panel.getByTestId('summarize-page').click();
+  const notice = panel.getByTestId('notice');
+  await notice.getByText(/This is a PDF/).waitFor();
+  await notice.getByTestId('notice-action').click();
+  const chip = panel.getByTestId('attachment-chip');
+  await chip.and(panel.locator('[data-state="ready"]')).waitFor({ timeout: 15_000 });
+  assert.match((await chip.textContent()) ?? '', /logbook\.pdf/);
+  assert.equal(await panel.getByTestId('composer').inputValue(), 'Summarize this document.');
+  fake.enqueue({ type: 'answer', pieces: ['A foggy day ', 'in 1861.'], tokenIntervalMs: 10 });
+  const before = chatRequests().length;
+  await panel.getByTestId('composer').press('Enter');
+  await waitForStatus(lastAnswer(panel), 'done');
+  const sent = textOf(sentMessages(chatRequests()[before]).at(-1));
+  assert.match(sent, /### Attached file: logbook\.pdf/);
+  assert.match(sent, /PDF-MARKER Logbook of the Skerryvore light/);
+  await panel.close();
+  await pdf.close();
 });
 
 test('a selection sent from the context menu shows as a quote and reaches the model', { skip }, async () => {

@@ -297,12 +297,19 @@ export interface Site {
   close(): Promise<void>;
 }
 
-/** Serves fixed HTML pages by path, as a web site the user visits. */
-export async function serveSite(pages: Record<string, string>): Promise<Site> {
+/** Serves fixed pages by path, as a web site the user visits: HTML, or a file with its type. */
+export async function serveSite(
+  pages: Record<string, string | { type: string; body: Buffer }>,
+): Promise<Site> {
   const server = createHttpServer((request, response) => {
-    const body = pages[request.url ?? '/'];
-    response.writeHead(body ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
-    response.end(body ?? 'not found');
+    const page = pages[request.url ?? '/'];
+    if (page === undefined) {
+      response.writeHead(404).end('not found');
+      return;
+    }
+    const { type, body } = typeof page === 'string' ? { type: 'text/html; charset=utf-8', body: page } : page;
+    response.writeHead(200, { 'content-type': type });
+    response.end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

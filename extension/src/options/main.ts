@@ -1,8 +1,10 @@
 // Options page: server, token, default model, system prompt, saved prompts, page budget and page access,
 // with a connection test that names the problem.
+
 import { openBrowserSocket } from '../client/socket.ts';
 import { type ConnectionTestResult, testConnection } from '../client/test-connection.ts';
 import { allSitesPermission } from '../page/current-page.ts';
+import { required } from '../shared/dom.ts';
 import { localizePage, t } from '../shared/i18n.ts';
 import { builtInPresets, presetsOf } from '../shared/presets.ts';
 import {
@@ -13,12 +15,6 @@ import {
   type Settings,
   saveSettings,
 } from '../shared/settings.ts';
-
-function required<T extends Element>(selector: string): T {
-  const element = document.querySelector<T>(selector);
-  if (!element) throw new Error(`options markup lacks ${selector}`);
-  return element;
-}
 
 const form = required<HTMLFormElement>('.options-form');
 const serverUrl = required<HTMLInputElement>('[data-testid="server-url"]');

@@ -44,7 +44,8 @@ export async function readCurrentPage(budget: number): Promise<PageResult> {
     reading = result?.result as PageReading | undefined;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return { ok: false, problem: problemOfScriptError(message), ...about };
+    // Chrome's PDF viewer may refuse the script outright: the address still says what it is.
+    return { ok: false, problem: known ?? problemOfScriptError(message), ...about };
   }
   if (!reading) return { ok: false, problem: 'failed', ...about };
   const page = { title: reading.title || about.title, url: reading.url };
@@ -69,5 +70,22 @@ export async function requestPageAccess(): Promise<boolean> {
     return await chrome.permissions.request(allSitesPermission);
   } catch {
     return false;
+  }
+}
+
+/**
+ * The file a tab shows (a PDF in Chrome's viewer), fetched so it can be attached and read by the
+ * workers. The extension may fetch it where it may read the tab (activeTab or the site permission).
+ */
+export async function fetchPageFile(url: string): Promise<File | undefined> {
+  try {
+    const response = await fetch(url, { credentials: 'include' });
+    if (!response.ok) return undefined;
+    const blob = await response.blob();
+    const base = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '') || 'page.pdf';
+    const name = /\.pdf$/i.test(base) ? base : `${base}.pdf`;
+    return new File([blob], name, { type: blob.type || 'application/pdf' });
+  } catch {
+    return undefined;
   }
 }

@@ -1,4 +1,5 @@
 // The composer: text, the page or selection it is about, attached files (button, drop, paste), and editing the last message.
+import { required } from '../shared/dom.ts';
 import { t } from '../shared/i18n.ts';
 import type { AttachmentInfo, MessageContext, UserMessage } from '../store/types.ts';
 import { AttachmentChip } from './attachment-chip.ts';
@@ -17,12 +18,6 @@ export interface ComposerOptions {
   onSubmit(draft: Draft): void;
   onEditLast(): void;
   startUpload(file: File, onProgress: (fraction: number) => void): { upload: Upload; maxBytes?: number };
-}
-
-function required<T extends Element>(root: ParentNode, selector: string): T {
-  const element = root.querySelector<T>(selector);
-  if (!element) throw new Error(`composer markup lacks ${selector}`);
-  return element;
 }
 
 /** A pasted screenshot arrives as "image.png"; a dated name tells several apart in the conversation. */
@@ -52,16 +47,16 @@ export class Composer {
 
   constructor(root: ParentNode, options: ComposerOptions) {
     this.options = options;
-    this.textarea = required(root, '[data-testid="composer"]');
-    this.sendButton = required(root, '[data-testid="send"]');
-    this.stopButton = required(root, '[data-testid="stop"]');
-    this.contextSlot = required(root, '[data-testid="composer-context"]');
-    this.chipList = required(root, '[data-testid="attachment-chips"]');
-    this.editingNote = required(root, '[data-testid="editing-note"]');
-    this.fileInput = required(root, '[data-testid="file-input"]');
-    this.hint = required(root, '.composer-hint');
+    this.textarea = required('[data-testid="composer"]', root);
+    this.sendButton = required('[data-testid="send"]', root);
+    this.stopButton = required('[data-testid="stop"]', root);
+    this.contextSlot = required('[data-testid="composer-context"]', root);
+    this.chipList = required('[data-testid="attachment-chips"]', root);
+    this.editingNote = required('[data-testid="editing-note"]', root);
+    this.fileInput = required('[data-testid="file-input"]', root);
+    this.hint = required('.composer-hint', root);
 
-    required<HTMLFormElement>(root, '.composer').addEventListener('submit', (event) => {
+    required<HTMLFormElement>('.composer', root).addEventListener('submit', (event) => {
       event.preventDefault();
       this.submit();
     });
@@ -84,7 +79,7 @@ export class Composer {
       if (!event.clipboardData?.types.includes('text/plain')) event.preventDefault();
       this.addFiles(files.map(namePasted));
     });
-    required(root, '[data-testid="attach"]').addEventListener('click', () => this.fileInput.click());
+    required('[data-testid="attach"]', root).addEventListener('click', () => this.fileInput.click());
     this.fileInput.addEventListener('change', () => {
       this.addFiles([...(this.fileInput.files ?? [])]);
       this.fileInput.value = '';
@@ -122,6 +117,10 @@ export class Composer {
 
   focus(): void {
     this.textarea.focus();
+  }
+
+  get text(): string {
+    return this.textarea.value;
   }
 
   get editing(): boolean {

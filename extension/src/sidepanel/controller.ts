@@ -61,6 +61,8 @@ export interface PanelEnvironment {
   readPage(budget: number): Promise<PageResult>;
   /** Must call chrome.permissions.request before its first await: it runs inside a click. */
   requestPageAccess(): Promise<boolean>;
+  /** The file a tab shows (a PDF), to attach; undefined when it cannot be fetched. */
+  fetchPageFile(url: string): Promise<File | undefined>;
   takeSelection(): Promise<PendingSelection | undefined>;
   upload(target: UploadTarget, file: File, onProgress: (fraction: number) => void): Upload;
   download(fileName: string, text: string): void;
@@ -365,6 +367,10 @@ export class PanelController {
       return result.context;
     }
     const notice: Notice = { kind: 'error', text: t(pageProblemText[result.problem]) };
+    const url = result.url;
+    if (result.problem === 'pdf' && url && /^(https?|file):/i.test(url)) {
+      notice.action = { label: t('pageAttachPdf'), run: () => void this.attachPageFile(url, then) };
+    }
     if (result.problem === 'permission') {
       notice.action = {
         label: t('pageAllowAccess'),
@@ -379,6 +385,20 @@ export class PanelController {
     }
     this.view.showNotice(notice);
     return undefined;
+  }
+
+  /** A PDF tab: its file goes into the composer as an attachment, which the workers can read. */
+  private async attachPageFile(url: string, then: 'summarize' | 'ask'): Promise<void> {
+    const file = await this.options.environment.fetchPageFile(url);
+    if (!file) {
+      this.view.showNotice({ kind: 'error', text: t('pageFetchFailed') });
+      return;
+    }
+    this.view.composer.addFiles([file]);
+    // The user sends once the upload is done: the request waits in the composer, not in a timer.
+    if (then === 'summarize' && !this.view.composer.text.trim()) {
+      this.view.composer.insertText(t('promptSummarizeFile'));
+    }
   }
 
   /** Removes a user message and everything after it (an edit replaces them). */

@@ -1,4 +1,5 @@
 // The conversation list: search over titles and messages, open, rename in place, export, delete.
+import { required } from '../shared/dom.ts';
 import { t } from '../shared/i18n.ts';
 import type { SearchHit } from '../store/conversation-store.ts';
 import { icon } from './icons.ts';
@@ -9,12 +10,6 @@ export interface HistoryIntents {
   onRename(conversationId: string, title: string): void;
   onExport(conversationId: string): void;
   onDelete(conversationId: string): void;
-}
-
-function required<T extends Element>(root: ParentNode, selector: string): T {
-  const element = root.querySelector<T>(selector);
-  if (!element) throw new Error(`history markup lacks ${selector}`);
-  return element;
 }
 
 const sameDay = (left: Date, right: Date) => left.toDateString() === right.toDateString();
@@ -41,10 +36,10 @@ export class HistoryView {
 
   constructor(root: ParentNode, intents: HistoryIntents) {
     this.intents = intents;
-    this.element = required(root, '[data-testid="history"]');
-    this.search = required(this.element, '[data-testid="history-search"]');
-    this.list = required(this.element, '[data-testid="history-list"]');
-    this.empty = required(this.element, '[data-testid="history-empty"]');
+    this.element = required('[data-testid="history"]', root);
+    this.search = required('[data-testid="history-search"]', this.element);
+    this.list = required('[data-testid="history-list"]', this.element);
+    this.empty = required('[data-testid="history-empty"]', this.element);
     this.search.addEventListener('input', () => {
       clearTimeout(this.searchTimer);
       this.searchTimer = setTimeout(() => intents.onSearch(this.search.value), 120);

@@ -1,6 +1,6 @@
 // Side panel entry: localize, load settings and storage, then hand over to the controller.
 import { openBrowserSocket } from '../client/socket.ts';
-import { readCurrentPage, requestPageAccess } from '../page/current-page.ts';
+import { fetchPageFile, readCurrentPage, requestPageAccess } from '../page/current-page.ts';
 import { localizePage } from '../shared/i18n.ts';
 import { onPendingSelection, takePendingSelection } from '../shared/selection-handoff.ts';
 import { loadSettings, onSettingsChanged, saveSettings } from '../shared/settings.ts';
@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     environment: {
       readPage: readCurrentPage,
       requestPageAccess,
+      fetchPageFile,
       takeSelection: () => takePendingSelection(window?.id),
       upload: uploadFile,
       download: downloadText,

@@ -1,6 +1,8 @@
 // The side panel's DOM: header, message list, history, notices and the composer. It reports intents and draws state.
+
 import type { ModelInfo } from '@chrome-plus/protocol';
 import type { ConnectionStatus } from '../client/connection.ts';
+import { required } from '../shared/dom.ts';
 import { t } from '../shared/i18n.ts';
 import type { PromptPreset } from '../shared/settings.ts';
 import type { SearchHit } from '../store/conversation-store.ts';
@@ -29,12 +31,6 @@ export interface Notice {
   kind: 'info' | 'error';
   text: string;
   action?: { label: string; run(): void };
-}
-
-function required<T extends Element>(selector: string): T {
-  const element = document.querySelector<T>(selector);
-  if (!element) throw new Error(`side panel markup lacks ${selector}`);
-  return element;
 }
 
 export class PanelView {
