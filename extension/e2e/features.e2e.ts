@@ -1,7 +1,7 @@
 // The panel's everyday features in Chromium against the real gateway, worker and Redis: this page, selections,
 // attachments, history, the model picker, prompts, the keyboard and the dark theme. Writes the README's screenshots.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -25,6 +25,8 @@ import {
 
 const skip = chromiumAvailable() ? false : 'Chromium is not installed (/usr/bin/chromium)';
 const screenshots = join(repoRoot, 'docs', 'screenshots');
+/** Pictures for a person checking the UI, not for the README. */
+const testResults = join(repoRoot, 'extension', 'test-results');
 /** The backend's upload limit: small, so that a "too large" file is cheap to make. */
 const maxUploadBytes = 200 * 1024;
 
@@ -421,6 +423,35 @@ test('a pasted screenshot goes to a vision model as an image; drops attach; bad 
   await panel.close();
 });
 
+test('uploads carry the token (through the CORS preflight); a refused token is said plainly', {
+  skip,
+}, async () => {
+  const guarded = await startBackend('demo', { AUTH_TOKENS: 'tester:e2e-upload-token' });
+  try {
+    await browser.configureServer(guarded.url, 'e2e-upload-token');
+    const panel = await openConnectedPanel();
+    const file = {
+      name: 'token-check.md',
+      mimeType: 'text/markdown',
+      buffer: Buffer.from('# Hello\n\nA note.'),
+    };
+    await panel.getByTestId('file-input').setInputFiles(file);
+    const chip = panel.getByTestId('attachment-chip');
+    await chip.and(panel.locator('[data-state="ready"]')).waitFor({ timeout: 15_000 });
+    await chip.getByTestId('attachment-remove').click();
+
+    await browser.configureServer(guarded.url, 'a-wrong-token');
+    await panel.getByTestId('unauthorized-banner').waitFor({ timeout: 15_000 });
+    await panel.getByTestId('file-input').setInputFiles(file);
+    await chip.and(panel.locator('[data-state="error"]')).waitFor({ timeout: 15_000 });
+    assert.match((await chip.getByTestId('attachment-status').textContent()) ?? '', /refused the token/);
+    await panel.close();
+  } finally {
+    await browser.configureServer(backend.url);
+    await guarded.stop();
+  }
+});
+
 test('Esc stops an answer; ↑ in the empty composer edits the last message', { skip }, async () => {
   const panel = await openConnectedPanel();
   fake.enqueue({ type: 'answer', pieces: numberedWords(300), tokenIntervalMs: 40 });
@@ -459,6 +490,8 @@ test('the system prompt and saved prompts come from the options page', { skip },
   await options.getByTestId('preset-text').last().fill('What will the weather be at sea tonight?');
   await options.getByTestId('save').click();
   await options.getByTestId('options-result').getByText(/saved/i).waitFor();
+  mkdirSync(testResults, { recursive: true });
+  await options.screenshot({ path: join(testResults, 'options.png'), fullPage: true });
   await options.close();
 
   const panel = await openConnectedPanel();
