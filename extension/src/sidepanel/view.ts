@@ -1,5 +1,4 @@
 // The side panel's DOM: header, message list, history, notices and the composer. It reports intents and draws state.
-
 import type { ModelInfo } from '@chrome-plus/protocol';
 import type { ConnectionStatus } from '../client/connection.ts';
 import { required } from '../shared/dom.ts';
@@ -235,6 +234,12 @@ export class PanelView {
     }, durationMs);
   }
 
+  /** Marks which conversation is shown, so the history can highlight it. */
+  setConversation(conversationId: string | undefined): void {
+    if (conversationId) this.list.dataset.conversationId = conversationId;
+    else delete this.list.dataset.conversationId;
+  }
+
   showHistory(hits: readonly SearchHit[]): void {
     this.history.show(hits);
   }
@@ -252,12 +257,6 @@ export class PanelView {
 
   private currentConversationId(): string | undefined {
     return this.list.dataset.conversationId;
-  }
-
-  /** Marks which conversation is shown, so the history can highlight it. */
-  setConversation(conversationId: string | undefined): void {
-    if (conversationId) this.list.dataset.conversationId = conversationId;
-    else delete this.list.dataset.conversationId;
   }
 
   private togglePresets(): void {
