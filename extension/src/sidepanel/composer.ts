@@ -72,11 +72,16 @@ export class Composer {
       }
     });
     this.textarea.addEventListener('input', () => this.update());
-    this.textarea.addEventListener('paste', (event) => {
+    // Anywhere in the panel, not only in the composer: a screenshot is pasted wherever the focus is.
+    document.addEventListener('paste', (event) => {
+      // The history's search and rename boxes take text only.
+      if (event.target instanceof HTMLInputElement) return;
       const files = [...(event.clipboardData?.files ?? [])];
       if (files.length === 0) return;
       // A screenshot comes alone; text copied with pictures (a document) still pastes as text.
-      if (!event.clipboardData?.types.includes('text/plain')) event.preventDefault();
+      if (event.target !== this.textarea || !event.clipboardData?.types.includes('text/plain')) {
+        event.preventDefault();
+      }
       this.addFiles(files.map(namePasted));
     });
     required('[data-testid="attach"]', root).addEventListener('click', () => this.fileInput.click());
