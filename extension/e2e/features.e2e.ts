@@ -541,7 +541,12 @@ test('history: search titles and content, rename, delete with undo, export as Ma
     ['Explain tides', 'Fix my bread recipe', 'Plan a trip to the Hebrides'],
     'newest first',
   );
-  await screenshot(panel, 'history.png');
+  // For the README: a search that finds words inside answers, with an item's actions showing.
+  await panel.getByTestId('history-search').fill('the');
+  await panel.getByTestId('history-snippet').nth(1).waitFor();
+  await items.nth(1).hover();
+  await panel.screenshot({ path: join(screenshots, 'history.png') });
+  await panel.getByTestId('history-search').fill('');
 
   // "puffins" is only in an answer, not in any title.
   await panel.getByTestId('history-search').fill('PUFFINS');
