@@ -61,6 +61,8 @@ export interface SessionHooks {
 
 /** Refusing a flood costs as little as possible: at most one error frame a second. */
 const FLOOD_ERROR_INTERVAL_MS = 1_000;
+/** Requests per socket whose end is remembered (a cancel that crosses the terminal event in flight). */
+const ENDED_REMEMBERED = 64;
 /** A client that keeps flooding after being told is disconnected. */
 const FLOOD_CLOSE_AFTER = 200;
 
@@ -68,6 +70,8 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
   const { log, logger } = context;
   let user: string | undefined;
   const watches = new Map<string, Watch>();
+  /** The last requests whose terminal event this socket received, so that a late cancel does not send it again. */
+  const endedHere = new Set<string>();
   const budget = createFrameBudget(context.limits.framesPerSecond);
   let refusedFrames = 0;
   let lastFloodError = 0;
@@ -122,6 +126,8 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
       },
       ended: () => {
         if (watches.get(key) === handle) watches.delete(key);
+        endedHere.add(key);
+        if (endedHere.size > ENDED_REMEMBERED) endedHere.delete(endedHere.values().next().value ?? key);
       },
     });
     watches.set(key, handle);
@@ -217,7 +223,8 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
         await log.finish(key, '', { type: 'chat.cancelled' }, owner);
       }
     }
-    if (!watches.has(key)) {
+    // A watch of this socket delivers the terminal event, or already did (perhaps while we awaited): never twice.
+    if (!watches.has(key) && !endedHere.has(key)) {
       // The socket receives the request's terminal event: follow from just before the end, or from now.
       const state = await log.state(key);
       if (state !== undefined) watch(key, frame.id, state.terminal ? state.seq - 1 : state.seq);
