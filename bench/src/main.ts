@@ -2,14 +2,16 @@
 //   [--server-src DIR] [--idle-sockets N] [--svg FILE]`
 // Starts the model server, then each target (the real system and the baselines) as separate processes, drives them
 // from a separate load-generator process, prints the figures and the targets, writes bench/results/<time>.json and
-// an SVG plot. `--report FILE [--compare FILE]` prints the tables of an existing results file without running anything.
+// an SVG plot. `--report FILE [--compare FILE] [--markdown]` prints the tables of an existing results file without
+// running anything. `--render` adds the extension's rendering benchmark to a partial run.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import { buildServers } from './build-servers.ts';
 import { renderAvailable, runRender } from './extension-render.ts';
 import { plotResults } from './plot.ts';
-import { baseEnv, REPO_ROOT, type Service, spawnService } from './processes.ts';
+import { baseEnv, REPO_ROOT, type Service, spawnService, useBundles } from './processes.ts';
 import { connectRedis, deleteKeys, redisVersion } from './redis-keys.ts';
 import { checkTargets, compareTable, figuresTable, renderLine, targetsTable } from './report.ts';
 import type { BenchResults, Conditions, TargetResults } from './results.ts';
@@ -38,6 +40,8 @@ interface Options {
   idleSockets: number | undefined;
   serverSource: string | undefined;
   render: boolean;
+  /** With --report: print the tables as markdown (for docs/benchmarks.md). */
+  markdown: boolean;
 }
 
 function parseArguments(argv: string[]): Options {
@@ -52,6 +56,7 @@ function parseArguments(argv: string[]): Options {
     idleSockets: undefined,
     serverSource: undefined,
     render: false,
+    markdown: false,
   };
   for (let index = 0; index < argv.length; index++) {
     const argument = argv[index];
@@ -78,6 +83,9 @@ function parseArguments(argv: string[]): Options {
         break;
       case '--report':
         options.report = value();
+        break;
+      case '--markdown':
+        options.markdown = true;
         break;
       case '--render':
         options.render = true;
@@ -137,15 +145,15 @@ function commit(): string {
   }
 }
 
-function printReport(results: BenchResults, previous: BenchResults | undefined): void {
+function printReport(results: BenchResults, previous: BenchResults | undefined, markdown = false): void {
   log('\nFigures (ratios: Chrome Plus with its default 15 ms window ÷ each baseline)\n');
-  log(figuresTable(results));
+  log(figuresTable(results, markdown));
   if (results.render !== undefined) {
     log('\nExtension rendering (main-thread ms per 1,000 tokens of a 20,000-token answer)\n');
     log('skipped' in results.render ? `  ${results.render.skipped}` : renderLine(results.render));
   }
   log('\nTargets\n');
-  log(targetsTable([...checkTargets(results, 'system'), ...checkTargets(results, 'system-1ms')]));
+  log(targetsTable([...checkTargets(results, 'system'), ...checkTargets(results, 'system-1ms')], markdown));
   if (previous !== undefined) {
     log(`\nCompared with the run of ${previous.startedAt} (${previous.mode})\n`);
     log(compareTable(results, previous));
@@ -159,7 +167,7 @@ async function run(options: Options): Promise<void> {
       options.compare === undefined
         ? undefined
         : (JSON.parse(readFileSync(options.compare, 'utf8')) as BenchResults);
-    printReport(results, previous);
+    printReport(results, previous, options.markdown);
     return;
   }
   const plan = structuredClone(PLANS[options.quick ? 'quick' : 'full']);
@@ -172,6 +180,7 @@ async function run(options: Options): Promise<void> {
   const resultsDir = join(REPO_ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const profileDir = options.profile ? join(resultsDir, 'profiles', stamp) : undefined;
+  const buildDir = join(resultsDir, 'build', stamp);
   const conditions: Conditions = {
     cores: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -208,6 +217,7 @@ async function run(options: Options): Promise<void> {
     await running?.stop().catch(() => {});
     await model?.stop().catch(() => {});
     for (const prefix of prefixes) await deleteKeys(redis, prefix).catch(() => 0);
+    rmSync(buildDir, { recursive: true, force: true });
   };
   let interrupted = false;
   const onSignal = () => {
@@ -220,9 +230,13 @@ async function run(options: Options): Promise<void> {
   process.on('SIGTERM', onSignal);
 
   try {
+    log(
+      `building the processes' bundles${options.serverSource === undefined ? '' : ` (server/src from ${options.serverSource})`}`,
+    );
+    useBundles(await buildServers(buildDir, options.serverSource));
     model = await spawnService({
       name: 'model',
-      script: 'bench/src/model-server.ts',
+      entry: 'model-server',
       env: { ...baseEnv(), PORT: '0' },
       cpuProfileDir: profileDir,
     });
@@ -247,7 +261,6 @@ async function run(options: Options): Promise<void> {
           keyPrefix,
           modelUrl,
           cpuProfileDir: profileDir,
-          serverSource: options.serverSource,
         });
       } catch (error) {
         target.failures.push(`start: ${(error as Error).message}`);
@@ -308,7 +321,6 @@ async function run(options: Options): Promise<void> {
             redisUrl,
             keyPrefix,
             modelUrl,
-            serverSource: options.serverSource,
           });
           results.render = await runRender(running, { tokens: 20_000, intervalMs: 1, log });
         } catch (error) {

@@ -1,4 +1,5 @@
 // Draws the results as an SVG (no library, no network): latency and memory against concurrent streams and answer length.
+import type { RenderRun } from './extension-render.ts';
 import type { BenchResults } from './results.ts';
 import { TARGETS, type TargetName } from './targets.ts';
 
@@ -25,9 +26,10 @@ const COLORS: Record<TargetName, string> = {
   socketio: '#cf222e',
 };
 
-const WIDTH = 460;
+const WIDTH = 600;
 const HEIGHT = 300;
-const MARGIN = { left: 62, right: 14, top: 34, bottom: 46 };
+// The legend sits in the right margin, clear of the lines.
+const MARGIN = { left: 62, right: 190, top: 34, bottom: 46 };
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -124,12 +126,13 @@ function drawChart(chart: Chart, offsetX: number, offsetY: number): string {
       parts.push(
         `<circle cx="${xAt(x).toFixed(1)}" cy="${yAt(y).toFixed(1)}" r="3" fill="${series.color}"/>`,
       );
-    const legendY = MARGIN.top + 12 + index * 14;
+    const legendY = MARGIN.top + 6 + index * 14;
+    const legendX = MARGIN.left + plotWidth + 8;
     parts.push(
-      `<line x1="${MARGIN.left + 8}" x2="${MARGIN.left + 26}" y1="${legendY}" y2="${legendY}" stroke="${series.color}" stroke-width="2"${series.dashed ? ' stroke-dasharray="5,4"' : ''}/>`,
+      `<line x1="${legendX}" x2="${legendX + 18}" y1="${legendY}" y2="${legendY}" stroke="${series.color}" stroke-width="2"${series.dashed ? ' stroke-dasharray="5,4"' : ''}/>`,
     );
     parts.push(
-      `<text x="${MARGIN.left + 30}" y="${legendY}" dominant-baseline="middle" font-size="11">${escapeXml(series.name)}</text>`,
+      `<text x="${legendX + 22}" y="${legendY}" dominant-baseline="middle" font-size="11">${escapeXml(series.name)}</text>`,
     );
   });
   parts.push('</g>');
@@ -232,14 +235,41 @@ export function plotResults(results: BenchResults): string {
       logY: false,
     },
   ];
+  const render = results.render !== undefined && !('skipped' in results.render) ? results.render : undefined;
+  if (render !== undefined) {
+    const part = (
+      name: string,
+      color: string,
+      value: (slice: RenderRun['slices'][number]) => number,
+      dashed = false,
+    ): Series => ({
+      name,
+      color,
+      dashed,
+      points: render.slices.map((slice) => [slice.fromToken / 1000 + 1, value(slice)]),
+    });
+    charts.push({
+      title: `Side panel main thread per 1,000 tokens (${render.tokens}-token answer)`,
+      xLabel: 'thousands of tokens received',
+      yLabel: 'ms per 1,000 tokens',
+      logY: false,
+      series: [
+        part('all main-thread tasks', '#1f6feb', (slice) => slice.taskMs),
+        part('script', '#2da44e', (slice) => slice.scriptMs, true),
+        part('layout', '#cf222e', (slice) => slice.layoutMs, true),
+        part('style', '#bf8700', (slice) => slice.styleMs, true),
+      ],
+    });
+  }
+  const rows = Math.ceil(charts.length / 2);
   const body = charts
     .map((chart, index) => drawChart(chart, (index % 2) * WIDTH, Math.floor(index / 2) * HEIGHT))
     .join('\n');
   const caption = `Chrome Plus benchmark, ${results.mode} run of ${results.startedAt}: ${results.conditions.cores} cores, load average before ${results.conditions.loadAverageBefore.map((value) => value.toFixed(2)).join(' ')}`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH * 2}" height="${HEIGHT * 2 + 24}" font-family="sans-serif" font-size="12">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH * 2}" height="${HEIGHT * rows + 24}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
 ${body}
-<text x="${WIDTH}" y="${HEIGHT * 2 + 16}" text-anchor="middle" font-size="11" fill="#555">${escapeXml(caption)}</text>
+<text x="${WIDTH}" y="${HEIGHT * rows + 16}" text-anchor="middle" font-size="11" fill="#555">${escapeXml(caption)}</text>
 </svg>
 `;
 }

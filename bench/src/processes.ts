@@ -12,13 +12,35 @@ export interface Service {
   pid: number;
   /** The port it listens on (0 for a worker). */
   port: number;
+  /** What the service last reported after a requested collection (see servers/collect-on-signal.ts). */
+  memory(): ProcessMemory | undefined;
   stop(): Promise<void>;
+}
+
+export interface ProcessMemory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+/** The bundles of the bench's processes (see build-servers.ts), set once the orchestrator has built them. */
+let bundles: Record<string, string> = {};
+
+export function useBundles(paths: Record<string, string>): void {
+  bundles = paths;
+}
+
+function bundle(name: string): string {
+  const path = bundles[name];
+  if (path === undefined) throw new Error(`no bundle for "${name}": build them first (build-servers.ts)`);
+  return path;
 }
 
 export interface SpawnOptions {
   name: string;
-  /** Script path relative to the repo root, and its arguments. */
-  script: string;
+  /** Which bundle to run (an entry of build-servers.ts), and its arguments. */
+  entry: string;
   args?: string[];
   env: Record<string, string>;
   /** Write a V8 CPU profile of this process into this directory when it stops. */
@@ -37,11 +59,10 @@ export function baseEnv(): Record<string, string> {
 }
 
 export function spawnService(options: SpawnOptions): Promise<Service> {
-  const flags = ['--import', 'tsx', '--expose-gc'];
-  // One directory per service: tsx's loader thread writes a profile of its own beside the main thread's.
+  const flags = ['--expose-gc', '--enable-source-maps'];
   if (options.cpuProfileDir !== undefined)
     flags.push('--cpu-prof', `--cpu-prof-dir=${join(options.cpuProfileDir, options.name)}`);
-  const child = spawn(process.execPath, [...flags, options.script, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...flags, bundle(options.entry), ...(options.args ?? [])], {
     cwd: REPO_ROOT,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,10 +87,27 @@ export function spawnService(options: SpawnOptions): Promise<Service> {
         if (!line.startsWith('{"ready":true')) continue;
         clearTimeout(timer);
         child.stdout.off('data', onData);
-        // Keep draining stdout so that a chatty child never blocks on a full pipe.
-        child.stdout.on('data', remember);
+        // Keep draining stdout so that a chatty child never blocks on a full pipe; note its memory reports.
+        let memory: ProcessMemory | undefined;
+        let pending = '';
+        child.stdout.on('data', (data: Buffer) => {
+          remember(data);
+          pending += data.toString('utf8');
+          const lines = pending.split('\n');
+          pending = lines.pop() ?? '';
+          for (const candidate of lines) {
+            if (candidate.startsWith('{"memory":'))
+              memory = (JSON.parse(candidate) as { memory: ProcessMemory }).memory;
+          }
+        });
         const { port } = JSON.parse(line) as { port: number };
-        resolve({ name: options.name, pid: child.pid ?? 0, port, stop: () => stopChild(child) });
+        resolve({
+          name: options.name,
+          pid: child.pid ?? 0,
+          port,
+          memory: () => memory,
+          stop: () => stopChild(child),
+        });
         return;
       }
     };
@@ -132,7 +170,7 @@ export interface LoadHooks {
 
 /** Runs one load-generator process for `spec`; `onConnected` may take its time (e.g. measure memory) before release. */
 export function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<StreamsResult | IdleResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/src/load/loadgen.ts'], {
+  const child = spawn(process.execPath, [bundle('loadgen')], {
     cwd: REPO_ROOT,
     env: { ...baseEnv(), BENCH_SPEC: JSON.stringify(spec) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -25,7 +25,10 @@ export interface IdleRun extends IdleResult {
   gatewayRssAfterMb: number;
   /** With every socket open, before that collection. */
   gatewayRssBeforeCollectionMb: number;
+  /** RSS growth per socket (what the machine pays). */
   bytesPerSocket: number;
+  /** JS heap + external memory per socket after a full collection (what the sockets retain). */
+  heapBytesPerSocket: number;
 }
 
 export interface CapacityRun {

@@ -69,12 +69,12 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
     idleSockets: 10_000,
     single: { answerTokens: 200, intervalMs: 10, warmupMs: 1_000, measureMs: 10_000 },
     ttft: { warmupMs: 500, measureMs: 5_000 },
-    throughput: { connections: 200, answerTokens: 20, warmupMs: 2_000, measureMs: 8_000 },
+    throughput: { connections: 200, answerTokens: 20, warmupMs: 2_000, measureMs: 6_000 },
     capacity: {
       connections: 50,
       intervalsMs: [50, 20, 10, 5, 2, 1],
       warmupMs: 1_000,
-      measureMs: 4_000,
+      measureMs: 3_000,
       p99LimitMs: 10,
     },
     concurrency: {
@@ -82,9 +82,9 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
       answerTokens: 100,
       intervalMs: 50,
       warmupMs: 2_000,
-      measureMs: 8_000,
+      measureMs: 6_000,
     },
-    length: { connections: 20, intervalMs: 5, answerTokens: [100, 1_000, 4_000] },
+    length: { connections: 20, intervalMs: 5, answerTokens: [100, 1_000, 3_000] },
     scenarios: {
       system: everything,
       'system-1ms': ['single', 'ttft', 'capacity', 'concurrency'],
@@ -194,7 +194,7 @@ function streamsSpec(
     tokens: context.target.tokens,
     connectParallelism: 100,
     rampMs: 1_000,
-    drainMs: 15_000,
+    drainMs: 8_000,
     ...overrides,
   };
 }
@@ -228,6 +228,10 @@ export async function measureStreams(context: Context, spec: StreamsSpec): Promi
       `${Math.round(run.tokensPerSecond)} tok/s, ${Math.round(run.requestsPerSecond)} req/s, errors ${run.errors}, gaps ${run.gaps}, lost ${run.lostTokens}, ` +
       `cpu ${run.machineCpuPercent}% (loadgen lag p99 ${run.loadgenLoopDelay.p99.toFixed(1)} ms)`,
   );
+  if (run.ttftOverhead.count > 0)
+    context.log(
+      `    TTFT overhead p50 ${run.ttftOverhead.p50.toFixed(2)} p99 ${run.ttftOverhead.p99.toFixed(2)} ms = request to the model p50 ${run.requestPath.p50.toFixed(2)} + first token back p50 ${run.firstTokenPath.p50.toFixed(2)} ms (${run.ttftOverhead.count} requests)`,
+    );
   return run;
 }
 
@@ -238,6 +242,8 @@ export async function runIdle(context: Context, sockets: number): Promise<IdleRu
   collectGarbage(gateway.pid);
   await new Promise((resolve) => setTimeout(resolve, 500));
   const before = rssBytes(gateway.pid);
+  const heapBefore = gateway.memory();
+  let heapAfter = heapBefore;
   let after = before;
   let afterRaw = before;
   const result = (await runLoad(
@@ -258,6 +264,7 @@ export async function runIdle(context: Context, sockets: number): Promise<IdleRu
         collectGarbage(gateway.pid);
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         after = rssBytes(gateway.pid);
+        heapAfter = gateway.memory();
       },
     },
   )) as IdleResult;
@@ -268,10 +275,17 @@ export async function runIdle(context: Context, sockets: number): Promise<IdleRu
     gatewayRssAfterMb: mb(after),
     gatewayRssBeforeCollectionMb: mb(afterRaw),
     bytesPerSocket: result.connected === 0 ? Number.NaN : Math.round((after - before) / result.connected),
+    heapBytesPerSocket:
+      result.connected === 0 || heapBefore === undefined || heapAfter === undefined
+        ? Number.NaN
+        : Math.round(
+            (heapAfter.heapUsed + heapAfter.external - heapBefore.heapUsed - heapBefore.external) /
+              result.connected,
+          ),
   };
   context.log(
     `  idle: ${run.connected}/${sockets} sockets in ${run.connectSeconds.toFixed(1)} s, gateway RSS ${run.gatewayRssBeforeMb} → ${run.gatewayRssBeforeCollectionMb} MB (${run.gatewayRssAfterMb} MB after a GC), ` +
-      `${(run.bytesPerSocket / 1024).toFixed(1)} KB/socket, ${run.pingsAnswered}/${run.pingsSent} pings answered`,
+      `${(run.bytesPerSocket / 1024).toFixed(1)} KB/socket (JS heap + external ${(run.heapBytesPerSocket / 1024).toFixed(1)} KB), ${run.pingsAnswered}/${run.pingsSent} pings answered`,
   );
   return run;
 }
@@ -299,20 +313,26 @@ export async function runCapacity(context: Context, plan: Plan): Promise<Capacit
   const levels: StreamsRun[] = [];
   let capacity = 0;
   for (const intervalMs of intervalsMs) {
-    const run = await measureStreams(
-      context,
-      streamsSpec(context, {
-        connections,
-        intervalMs,
-        // Two seconds of answer per request, whatever the rate.
-        answerTokens: Math.max(20, Math.round(2_000 / intervalMs)),
-        warmupMs,
-        measureMs,
-      }),
-    );
+    const spec = streamsSpec(context, {
+      connections,
+      intervalMs,
+      // Two seconds of answer per request, whatever the rate.
+      answerTokens: Math.max(20, Math.round(2_000 / intervalMs)),
+      warmupMs,
+      measureMs,
+    });
+    const passes = (run: StreamsRun) =>
+      run.latency.p99 <= p99LimitMs &&
+      run.tokensPerSecond >= 0.95 * run.params.offeredTokensPerSecond &&
+      run.errors === 0;
+    // A level gets a second try before it counts as failed: one hiccup of a shared machine should not end the sweep.
+    let run = await measureStreams(context, spec);
+    if (!passes(run)) {
+      const retry = await measureStreams(context, spec);
+      if (passes(retry) || retry.latency.p99 < run.latency.p99) run = retry;
+    }
     levels.push(run);
-    const delivered = run.tokensPerSecond >= 0.95 * run.params.offeredTokensPerSecond;
-    if (run.latency.p99 > p99LimitMs || !delivered || run.errors > 0) break;
+    if (!passes(run)) break;
     capacity = run.params.offeredTokensPerSecond;
   }
   context.log(`  capacity (p99 ≤ ${p99LimitMs} ms): ${capacity} tokens/s`);

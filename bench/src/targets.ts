@@ -66,8 +66,6 @@ export interface StartOptions {
   modelUrl: string;
   /** Directory for CPU profiles of the target's processes, when profiling. */
   cpuProfileDir?: string | undefined;
-  /** Another copy of server/src for the real system (an experiment kept outside the work tree). */
-  serverSource?: string | undefined;
 }
 
 /** Users of the real system: many users, so that per-user limits and keys spread as in production. */
@@ -90,10 +88,10 @@ export async function startTarget(name: TargetName, options: StartOptions): Prom
     RATE_LIMIT_PER_MINUTE: '1000000',
     MAX_CONCURRENT_GENERATIONS: '100000',
     MAX_FRAMES_PER_SECOND: '100000',
+    MAX_SOCKETS_PER_USER: '100000',
     RETENTION_MS: '120000',
     LOG_LEVEL: 'warn',
     AUTH_TOKENS: tokens.map((token, index) => `user${index}:${token}`).join(','),
-    ...(options.serverSource !== undefined && { BENCH_SERVER_SRC: options.serverSource }),
   };
   const services: Service[] = [];
   const stop = async () => {
@@ -102,12 +100,12 @@ export async function startTarget(name: TargetName, options: StartOptions): Prom
   try {
     const start = async (
       role: 'gateway' | 'worker',
-      script: string,
+      entry: string,
       extraEnv: Record<string, string> = {},
     ) => {
       const service = await spawnService({
         name: `${name}-${role}`,
-        script,
+        entry,
         args: [role],
         env: { ...env, ...extraEnv },
         cpuProfileDir: options.cpuProfileDir,
@@ -121,20 +119,20 @@ export async function startTarget(name: TargetName, options: StartOptions): Prom
       case 'system':
       case 'system-1ms': {
         const coalesce: Record<string, string> = name === 'system-1ms' ? { BENCH_COALESCE_MS: '1' } : {};
-        worker = await start('worker', 'bench/src/servers/system.ts', coalesce);
-        gateway = await start('gateway', 'bench/src/servers/system.ts', coalesce);
+        worker = await start('worker', 'system', coalesce);
+        gateway = await start('gateway', 'system', coalesce);
         break;
       }
       case 'direct':
-        gateway = await start('gateway', 'bench/src/servers/direct.ts');
+        gateway = await start('gateway', 'direct');
         break;
       case 'pubsub':
-        worker = await start('worker', 'bench/src/servers/pubsub.ts');
-        gateway = await start('gateway', 'bench/src/servers/pubsub.ts');
+        worker = await start('worker', 'pubsub');
+        gateway = await start('gateway', 'pubsub');
         break;
       case 'socketio':
-        worker = await start('worker', 'bench/src/servers/socketio.ts');
-        gateway = await start('gateway', 'bench/src/servers/socketio.ts');
+        worker = await start('worker', 'socketio');
+        gateway = await start('gateway', 'socketio');
         break;
     }
     const url =

@@ -59,6 +59,8 @@ async function runStreams(spec: StreamsSpec): Promise<StreamsResult> {
   const latency = createSamples(1 << 16);
   const ttftOverhead = createSamples();
   const ttft = createSamples();
+  const requestPath = createSamples();
+  const firstTokenPath = createSamples();
   const errorCodes: Record<string, number> = {};
   let errors = 0;
   let gaps = 0;
@@ -118,6 +120,8 @@ async function runStreams(spec: StreamsSpec): Promise<StreamsResult> {
             const clientMs = (receivedAt - sentAt) / 1000;
             ttft.add(clientMs);
             ttftOverhead.add(clientMs - (Number(emitted[1]) - Number(received[1])) / 1000);
+            requestPath.add((Number(received[1]) - sentAt) / 1000);
+            firstTokenPath.add((receivedAt - Number(emitted[1])) / 1000);
           }
         }
         for (const match of text.matchAll(STAMP_PATTERN)) {
@@ -181,6 +185,8 @@ async function runStreams(spec: StreamsSpec): Promise<StreamsResult> {
     latency: latency.summary(),
     ttftOverhead: ttftOverhead.summary(),
     ttft: ttft.summary(),
+    requestPath: requestPath.summary(),
+    firstTokenPath: firstTokenPath.summary(),
     windowMs,
     tokensReceived,
     requestsCompleted,

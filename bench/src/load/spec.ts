@@ -48,6 +48,9 @@ export interface StreamsResult {
   ttftOverhead: Summary;
   /** chat.send → first delta as the client sees it, in ms. */
   ttft: Summary;
+  /** The two parts of the overhead: chat.send → the model server has the request; its first token → the client. */
+  requestPath: Summary;
+  firstTokenPath: Summary;
   windowMs: number;
   tokensReceived: number;
   requestsCompleted: number;
