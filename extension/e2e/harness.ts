@@ -8,12 +8,12 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { type BrowserContext, chromium, type Locator, type Page, type Worker } from 'playwright-core';
 import { type FakeOpenAI, startFakeOpenAI } from '../../server/test/fake-openai-server.ts';
+import { cleanupPrefix, REDIS_URL } from '../../server/test/harness.ts';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export function chromiumAvailable(): boolean {
@@ -109,7 +109,7 @@ export async function startBackend(
   const env: Record<string, string> = {
     HOST: '127.0.0.1',
     PORT: String(port),
-    REDIS_URL: redisUrl,
+    REDIS_URL,
     KEY_PREFIX: prefix,
     AUTH_TOKENS: '',
     // Info level: the readiness lines are info; the output is only shown when something fails.
@@ -146,26 +146,9 @@ export async function startBackend(
       await gateway?.kill();
       await worker.kill();
       await fake?.close();
-      await deleteKeys(prefix);
+      await cleanupPrefix(prefix);
     },
   };
-}
-
-/** Deletes every key of a test run: `<prefix>*` and BullMQ's `{<prefix>}*`. */
-async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  try {
-    for (const pattern of [`${prefix}*`, `{${prefix}}*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
-    }
-  } finally {
-    redis.disconnect();
-  }
 }
 
 export interface ExtensionBrowser {

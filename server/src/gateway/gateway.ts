@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Keys } from '../generations/keys.ts';
 import type { GenerationLog } from '../generations/log.ts';
+import { listen } from '../http/listen.ts';
 import type { Logger } from '../logger.ts';
 import type { Providers } from '../providers/registry.ts';
 import { createAuthenticator } from './auth.ts';
@@ -171,15 +172,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     wss.handleUpgrade(request, socket, head, (webSocket) => wss.emit('connection', webSocket, request));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  const port = await listen(server, options.port, options.host);
 
   return {
     server,

@@ -1,6 +1,7 @@
 // A small HTTP server for a role without one of its own (the worker): /healthz, /readyz and /metrics.
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
+import { listen } from './listen.ts';
 
 export interface HealthServerOptions {
   host: string;
@@ -47,15 +48,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   });
   // Scrapers and probes keep connections alive; none of them should hold up a shutdown.
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  const port = await listen(server, options.port, options.host);
   return {
     server,
     port,
