@@ -1,0 +1,209 @@
+// Process faults with real processes and real signals: workers and gateways killed with SIGKILL mid-answer, and a
+// Redis of our own restarted mid-answer. Each scenario counts how every request ended.
+import { tokensAnswer } from './chat-client.ts';
+import { startOwnRedis } from './own-redis.ts';
+import type { RoleProcess } from './processes.ts';
+import { createRandom } from './random.ts';
+import { finish, openClients, type ScenarioResult, sendPaced } from './scenario.ts';
+import { createStage, sleep } from './stage.ts';
+
+export interface WorkerKillOptions {
+  seed: number;
+  workers: number;
+  gateways: number;
+  clients: number;
+  requests: number;
+  /** Time between two sends. */
+  spacingMs: number;
+  /** Tokens of each answer and the model's pause between them. */
+  tokens: number;
+  tokenIntervalMs: number;
+  /** A random worker is killed about this often (±30 %), and a new one started. */
+  killEveryMs: number;
+  /** How long to wait for every request to end once the kills stop. */
+  settleMs: number;
+}
+
+/** `kill -9` of a random worker every ~second while answers stream; a new worker replaces each one. */
+export async function workerKills(options: WorkerKillOptions): Promise<ScenarioResult> {
+  const random = createRandom(options.seed);
+  const stage = await createStage('wkill');
+  const killed = new Set<number>();
+  const notes: string[] = [];
+  try {
+    const gateways: RoleProcess[] = [];
+    for (let index = 0; index < options.gateways; index++)
+      gateways.push(await stage.fleet.start('gateway', `gateway-${index}`));
+    for (let index = 0; index < options.workers; index++)
+      await stage.fleet.start('worker', `worker-${index}`);
+    const clients = await openClients(stage, options.clients, () => gateways.map((gateway) => gateway.url));
+    const expected = tokensAnswer(options.tokens);
+    let sending = true;
+    let kills = 0;
+    let stopKillsAt = Number.POSITIVE_INFINITY;
+    const starts: Promise<RoleProcess>[] = [];
+    const killer = (async () => {
+      await sleep(options.killEveryMs / 2);
+      // Bounded: the kills stop once the senders are done and the last answers had time to stream.
+      while (sending || Date.now() < stopKillsAt) {
+        const alive = stage.fleet.alive('worker');
+        const victim = alive.length > 0 ? random.pick(alive) : undefined;
+        if (victim !== undefined) {
+          killed.add(victim.pid);
+          await victim.kill('SIGKILL');
+          kills++;
+        }
+        // Not awaited: the next kill comes on time even when a start is slow.
+        starts.push(stage.fleet.start('worker', `worker-r${kills}`));
+        await sleep(options.killEveryMs * (0.7 + 0.6 * random.next()));
+      }
+    })();
+    await sendPaced(clients, options.requests, options.spacingMs, (index) => ({
+      id: `wk-${index}`,
+      content: `[[fake:answer tokens=${options.tokens} interval=${options.tokenIntervalMs}]] request ${index}`,
+      expected,
+    }));
+    sending = false;
+    stopKillsAt = Date.now() + options.tokens * options.tokenIntervalMs;
+    await killer;
+    await Promise.all(starts);
+    const settleStart = Date.now();
+    await Promise.all(clients.map((client) => client.waitSettled(options.settleMs)));
+    notes.push(
+      `${kills} workers killed with SIGKILL (seed ${options.seed}); settled ${Date.now() - settleStart} ms after the last kill`,
+    );
+    for (const client of clients) client.close();
+    return finish('worker kill -9', stage, clients, notes, killed);
+  } finally {
+    await stage.close();
+  }
+}
+
+export interface GatewayKillOptions {
+  seed: number;
+  gateways: number;
+  workers: number;
+  clients: number;
+  requests: number;
+  spacingMs: number;
+  tokens: number;
+  tokenIntervalMs: number;
+  killEveryMs: number;
+  settleMs: number;
+}
+
+/** `kill -9` of a random gateway every ~second mid-answer; its clients reconnect to another and resume. */
+export async function gatewayKills(options: GatewayKillOptions): Promise<ScenarioResult> {
+  const random = createRandom(options.seed);
+  const stage = await createStage('gkill');
+  const killed = new Set<number>();
+  const notes: string[] = [];
+  try {
+    for (let index = 0; index < options.gateways; index++)
+      await stage.fleet.start('gateway', `gateway-${index}`);
+    for (let index = 0; index < options.workers; index++)
+      await stage.fleet.start('worker', `worker-${index}`);
+    const urls = () => stage.fleet.alive('gateway').map((gateway) => gateway.url);
+    const clients = await openClients(stage, options.clients, urls);
+    const expected = tokensAnswer(options.tokens);
+    let sending = true;
+    let kills = 0;
+    let stopKillsAt = Number.POSITIVE_INFINITY;
+    const starts: Promise<RoleProcess>[] = [];
+    const killer = (async () => {
+      await sleep(options.killEveryMs / 2);
+      while (sending || Date.now() < stopKillsAt) {
+        const alive = stage.fleet.alive('gateway');
+        const victim = alive.length > 1 ? random.pick(alive) : undefined;
+        if (victim !== undefined) {
+          killed.add(victim.pid);
+          await victim.kill('SIGKILL');
+          kills++;
+        }
+        // Not awaited: the next kill comes on time even when a start is slow.
+        starts.push(stage.fleet.start('gateway', `gateway-r${kills}`));
+        await sleep(options.killEveryMs * (0.7 + 0.6 * random.next()));
+      }
+    })();
+    await sendPaced(clients, options.requests, options.spacingMs, (index) => ({
+      id: `gk-${index}`,
+      content: `[[fake:answer tokens=${options.tokens} interval=${options.tokenIntervalMs}]] request ${index}`,
+      expected,
+    }));
+    sending = false;
+    stopKillsAt = Date.now() + options.tokens * options.tokenIntervalMs;
+    await killer;
+    await Promise.all(starts);
+    await Promise.all(clients.map((client) => client.waitSettled(options.settleMs)));
+    const reconnects = clients.reduce((sum, client) => sum + client.reconnects, 0);
+    notes.push(
+      `${kills} gateways killed with SIGKILL (seed ${options.seed}); clients reconnected and resumed ${reconnects} times`,
+    );
+    for (const client of clients) client.close();
+    return finish('gateway kill -9', stage, clients, notes, killed);
+  } finally {
+    await stage.close();
+  }
+}
+
+export interface RedisRestartOptions {
+  requests: number;
+  clients: number;
+  workers: number;
+  tokens: number;
+  tokenIntervalMs: number;
+  /** How many times Redis is stopped and started again, and how long it stays down. */
+  restarts: number;
+  downMs: number;
+  how: 'shutdown' | 'kill';
+  settleMs: number;
+}
+
+/** A Redis of our own (AOF) stopped mid-answer and started again: gateways and workers reconnect by themselves. */
+export async function redisRestarts(options: RedisRestartOptions): Promise<ScenarioResult> {
+  const redis = await startOwnRedis();
+  const stage = await createStage('redis', { redisUrl: redis.url });
+  const killed = new Set<number>();
+  const notes: string[] = [];
+  try {
+    const gateway = await stage.fleet.start('gateway');
+    for (let index = 0; index < options.workers; index++)
+      await stage.fleet.start('worker', `worker-${index}`);
+    const clients = await openClients(stage, options.clients, () => [gateway.url]);
+    const expected = tokensAnswer(options.tokens);
+    const answerMs = options.tokens * options.tokenIntervalMs;
+    const rounds = Math.max(1, options.restarts);
+    const perRound = Math.ceil(options.requests / rounds);
+    let sent = 0;
+    for (let round = 0; round < rounds; round++) {
+      const count = Math.min(perRound, options.requests - sent);
+      await sendPaced(clients, count, 0, (index) => ({
+        id: `rr-${sent + index}`,
+        content: `[[fake:answer tokens=${options.tokens} interval=${options.tokenIntervalMs}]] request ${sent + index}`,
+        expected,
+      }));
+      sent += count;
+      // Mid-answer: some text is out, most is still to come.
+      await sleep(answerMs / 3);
+      const stoppedAt = Date.now();
+      await redis.stop(options.how);
+      await sleep(options.downMs);
+      await redis.start();
+      notes.push(`round ${round + 1}: Redis ${options.how} → back after ${Date.now() - stoppedAt} ms`);
+      await Promise.all(clients.map((client) => client.waitSettled(options.settleMs)));
+    }
+    const alive = stage.fleet.alive().length;
+    notes.push(`${alive} of ${stage.fleet.started.length} processes still running after the restarts`);
+    for (const client of clients) client.close();
+    return finish(
+      `Redis ${options.how === 'kill' ? 'kill -9' : 'SHUTDOWN'} and restart`,
+      stage,
+      clients,
+      notes,
+      killed,
+    );
+  } finally {
+    await stage.close();
+    await redis.destroy();
+  }
+}
