@@ -315,18 +315,21 @@ export function nextAction(random: Random, maxFrameBytes: number): FuzzAction {
 
 export interface FuzzOptions {
   seed: number;
-  /** Stop after this many frames... */
-  frames: number;
+  /** Stop after this many crafted frames (flood frames not counted)... */
+  craftedFrames: number;
   /** ...or this much time, whichever comes first. */
   maxMs: number;
   /** Sockets fuzzing at once. */
   lanes: number;
   maxFrameBytes?: number;
+  timelineEveryMs?: number;
 }
 
 export interface FuzzResult {
   seed: number;
   framesTried: number;
+  /** Of those, frames sent in floods (the rest were crafted one by one). */
+  floodFrames: number;
   byCategory: Record<string, number>;
   closeCodes: Record<string, number>;
   /** Gateway processes that died. */
@@ -338,6 +341,8 @@ export interface FuzzResult {
   rssBaselineKiB: number;
   rssPeakKiB: number;
   rssEndKiB: number;
+  /** RSS in MiB and frames tried so far, about every `timelineEveryMs`: flat, not climbing with the frames. */
+  rssTimeline: { frames: number; rssMiB: number }[];
   healthy: { pings: number; slowestPingMs: number; chats: number; chatsDone: number; slowestChatMs: number };
   /** Error codes the gateway answered with, with counts. */
   errorCodes: Record<string, number>;
@@ -362,6 +367,7 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
   const result: FuzzResult = {
     seed: options.seed,
     framesTried: 0,
+    floodFrames: 0,
     byCategory: {},
     closeCodes: {},
     crashes: 0,
@@ -370,6 +376,7 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
     rssBaselineKiB: 0,
     rssPeakKiB: 0,
     rssEndKiB: 0,
+    rssTimeline: [],
     healthy: { pings: 0, slowestPingMs: 0, chats: 0, chatsDone: 0, slowestChatMs: 0 },
     errorCodes: {},
     leaks: [],
@@ -393,8 +400,14 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
     let fuzzing = true;
 
     const sampler = (async () => {
+      let lastMark = 0;
       while (fuzzing) {
-        result.rssPeakKiB = Math.max(result.rssPeakKiB, rssOf(gateway.pid) ?? 0);
+        const rss = rssOf(gateway.pid) ?? 0;
+        result.rssPeakKiB = Math.max(result.rssPeakKiB, rss);
+        if (Date.now() - lastMark >= (options.timelineEveryMs ?? 5_000)) {
+          lastMark = Date.now();
+          result.rssTimeline.push({ frames: result.framesTried, rssMiB: Math.round(rss / 1024) });
+        }
         await sleep(100);
       }
     })();
@@ -458,7 +471,11 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
       let socket: RawWebSocket | undefined;
       let sinceSync = 0;
       let syncCounter = 0;
-      while (result.framesTried < options.frames && Date.now() < deadline && gateway.alive()) {
+      while (
+        result.framesTried - result.floodFrames < options.craftedFrames &&
+        Date.now() < deadline &&
+        gateway.alive()
+      ) {
         const action = nextAction(laneRandom, maxFrameBytes);
         if (action.kind === 'before-hello') {
           socket?.destroy();
@@ -478,6 +495,7 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
         } else {
           for (const payload of action.payloads) socket.sendText(payload);
           result.framesTried += action.payloads.length;
+          if (action.category === 'flood') result.floodFrames += action.payloads.length;
         }
         sinceSync++;
         const mayClose = action.kind !== 'text' || action.category !== 'valid frame';

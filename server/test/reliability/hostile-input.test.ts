@@ -7,10 +7,10 @@ import { seedFromEnvironment } from './random.ts';
 
 test('fuzzed frames never crash the gateway, get clear answers, and leave a healthy client unaffected', async (t) => {
   const seed = seedFromEnvironment();
-  const result = await fuzzGateway({ seed, frames: 6_000, maxMs: 40_000, lanes: 4 });
+  const result = await fuzzGateway({ seed, craftedFrames: 2_500, maxMs: 40_000, lanes: 4 });
   const replay = `(RELIABILITY_SEED=${seed})`;
   t.diagnostic(
-    `${result.framesTried} frames in ${result.durationMs} ms ${replay}; close codes ${JSON.stringify(result.closeCodes)}; ` +
+    `${result.framesTried} frames (${result.framesTried - result.floodFrames} crafted) in ${result.durationMs} ms ${replay}; close codes ${JSON.stringify(result.closeCodes)}; ` +
       `errors ${JSON.stringify(result.errorCodes)}; RSS ${Math.round(result.rssBaselineKiB / 1024)} → peak ` +
       `${Math.round(result.rssPeakKiB / 1024)} MiB; healthy client: slowest ping ${result.healthy.slowestPingMs} ms, ` +
       `slowest chat ${result.healthy.slowestChatMs} ms`,
@@ -21,8 +21,10 @@ test('fuzzed frames never crash the gateway, get clear answers, and leave a heal
   assert.equal(result.unanswered, 0, `a fuzzed socket stopped being answered ${replay}`);
   assert.equal(result.errorCodes.internal ?? 0, 0, `bad input was answered as our own failure ${replay}`);
   assert.ok(!/uncaught|unhandled/i.test(result.gatewayLog), `the gateway logged an uncaught error ${replay}`);
+  // Frames of up to 1 MB, parsed six at a time, let V8 grow its heap; what matters is that it stops growing
+  // (`npm run reliability` prints the RSS along a 60,000-frame run).
   assert.ok(
-    result.rssPeakKiB - result.rssBaselineKiB < 256 * 1024,
+    result.rssPeakKiB - result.rssBaselineKiB < 384 * 1024,
     `the gateway grew by ${Math.round((result.rssPeakKiB - result.rssBaselineKiB) / 1024)} MiB ${replay}`,
   );
   assert.equal(result.healthy.chatsDone, result.healthy.chats, `a healthy client's chat failed ${replay}`);

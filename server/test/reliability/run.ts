@@ -159,7 +159,7 @@ for (const name of names) {
       break;
     }
     case 'fuzz': {
-      const result = await fuzzGateway({ seed, frames: 200_000, maxMs: 240_000, lanes: 6 });
+      const result = await fuzzGateway({ seed, craftedFrames: 60_000, maxMs: 300_000, lanes: 6 });
       say('### Hostile input (fuzzer)');
       say();
       say(
@@ -167,7 +167,7 @@ for (const name of names) {
       );
       say('|---|---|---|---|---|---|');
       say(
-        `| ${result.framesTried} in ${(result.durationMs / 1000).toFixed(0)} s | ${result.crashes} | ${result.violations.length} | ${result.unanswered} | ` +
+        `| ${result.framesTried} in ${(result.durationMs / 1000).toFixed(0)} s (${result.framesTried - result.floodFrames} crafted, ${result.floodFrames} in floods) | ${result.crashes} | ${result.violations.length} | ${result.unanswered} | ` +
           `${(result.rssBaselineKiB / 1024).toFixed(0)} → ${(result.rssPeakKiB / 1024).toFixed(0)} → ${(result.rssEndKiB / 1024).toFixed(0)} MiB | ` +
           `${result.healthy.slowestPingMs} ms / ${result.healthy.slowestChatMs} ms (${result.healthy.chatsDone}/${result.healthy.chats}) |`,
       );
@@ -175,6 +175,9 @@ for (const name of names) {
       say(`Seed ${seed}. Actions by category: ${JSON.stringify(result.byCategory)}`);
       say(
         `Close codes: ${JSON.stringify(result.closeCodes)}; error codes answered: ${JSON.stringify(result.errorCodes)}`,
+      );
+      say(
+        `Gateway RSS along the run (frames tried: MiB): ${result.rssTimeline.map((point) => `${point.frames}: ${point.rssMiB}`).join(', ')}`,
       );
       say();
       check(
@@ -304,8 +307,12 @@ for (const name of names) {
         );
       }
       say();
+      const { figures } = result;
       say(
-        `${describeFigures('soak', result.figures)}; one finished request's record: ${result.metaBytesPerRequest} bytes`,
+        `Requests: ${figures.sent} sent, ${figures.completed} completed, ${figures.codes.cancelled ?? 0} cancelled mid-answer, ` +
+          `${figures.clearErrors - (figures.codes.cancelled ?? 0)} other errors, lost ${figures.lost}, duplicated ${figures.duplicated}, ` +
+          `hung ${figures.hung}, protocol violations ${figures.violations}; slowest request ${figures.slowestMs} ms. ` +
+          `One finished request's record (kept 24 h after its log expires): ${result.metaBytesPerRequest} bytes.`,
       );
       say();
       check(result.figures.lost + result.figures.duplicated + result.figures.hung === 0, 'soak');
