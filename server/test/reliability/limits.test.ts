@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { limits } from './limits.ts';
 
-test('connection flood, frame flood and too many generations from one user: rate_limited; others served', async (t) => {
+test('connection floods (with and without hello), a frame flood and too many generations: clear answers; others served', async (t) => {
   const result = await limits({
     connections: 120,
+    anonymousConnections: 100,
     socketsPerUser: 16,
     floodSockets: 6,
     floodFrames: 600,
@@ -14,13 +15,21 @@ test('connection flood, frame flood and too many generations from one user: rate
     concurrentTries: 10,
   });
   t.diagnostic(JSON.stringify(result));
-  const { connectionFlood, frameFlood, concurrent } = result;
+  const { connectionFlood, anonymousFlood, frameFlood, concurrent } = result;
   assert.equal(connectionFlood.opened, 16, 'the user keeps MAX_SOCKETS_PER_USER sockets');
   assert.equal(connectionFlood.refused, 120 - 16);
   assert.equal(connectionFlood.refusalCodes.rate_limited, 120 - 16, 'each refused socket was told why');
   assert.equal(connectionFlood.closeCodes['1013'], 120 - 16);
   assert.ok(connectionFlood.otherUserSlowestPingMs < 5_000);
   assert.ok(Number.isFinite(connectionFlood.otherUserChatMs), 'the other user chats during the flood');
+
+  assert.equal(
+    anonymousFlood.closeCodes['4408'],
+    anonymousFlood.opened,
+    'sockets without hello go after 5 s',
+  );
+  assert.ok(anonymousFlood.allClosedAfterMs < 10_000);
+  assert.ok(anonymousFlood.otherUserSlowestPingMs < 5_000);
 
   assert.ok(frameFlood.rateLimitedAnswers >= 6, 'every flooding socket is told rate_limited');
   assert.ok((frameFlood.retryAfterMs ?? 0) > 0, 'with retryAfterMs');

@@ -14,6 +14,8 @@ export interface LimitsOptions {
   /** The per-user cap on generations in flight, and how many the user tries at once. */
   concurrentLimit: number;
   concurrentTries: number;
+  /** Sockets opened without ever saying hello (no token needed for that). */
+  anonymousConnections: number;
   /** Sockets per user per gateway (MAX_SOCKETS_PER_USER), when the gateway has that setting. */
   socketsPerUser?: number;
 }
@@ -27,6 +29,14 @@ export interface LimitsResult {
     rssGrowthKiB: number;
     otherUserSlowestPingMs: number;
     otherUserChatMs: number;
+  };
+  anonymousFlood: {
+    opened: number;
+    closeCodes: Record<string, number>;
+    /** Time from the last socket opened to the last one closed by the gateway. */
+    allClosedAfterMs: number;
+    rssGrowthKiB: number;
+    otherUserSlowestPingMs: number;
   };
   frameFlood: {
     framesSent: number;
@@ -150,7 +160,45 @@ export async function limits(options: LimitsOptions): Promise<LimitsResult> {
       socket.destroy();
     }
 
-    // 2. A frame flood from several sockets of one user.
+    // 2. Sockets that never say hello: nothing to authenticate, so only the hello timeout (4408) bounds them.
+    const anonymousRssBefore = rssOf(gatewayA.pid) ?? 0;
+    const anonymous: RawWebSocket[] = [];
+    const anonymousFlood: LimitsResult['anonymousFlood'] = {
+      opened: 0,
+      closeCodes: {},
+      allClosedAfterMs: 0,
+      rssGrowthKiB: 0,
+      otherUserSlowestPingMs: 0,
+    };
+    const silent = (async () => {
+      for (let start = 0; start < options.anonymousConnections; start += 50) {
+        await Promise.all(
+          Array.from({ length: Math.min(50, options.anonymousConnections - start) }, async () => {
+            const socket = await RawWebSocket.connect(gatewayA.port, { timeoutMs: 20_000 }).catch(
+              () => undefined,
+            );
+            if (socket !== undefined) anonymous.push(socket);
+          }),
+        );
+      }
+      anonymousFlood.opened = anonymous.length;
+      anonymousFlood.rssGrowthKiB = (rssOf(gatewayA.pid) ?? 0) - anonymousRssBefore;
+      const openedAt = Date.now();
+      while (
+        Date.now() < openedAt + 15_000 &&
+        anonymous.some((socket) => socket.closeCode === undefined && !socket.ended)
+      )
+        await sleep(50);
+      anonymousFlood.allClosedAfterMs = Date.now() - openedAt;
+    })();
+    const [, slowestDuringSilent] = await Promise.all([silent, watchLatency(otherClient, silent)]);
+    anonymousFlood.otherUserSlowestPingMs = slowestDuringSilent;
+    for (const socket of anonymous) {
+      count(anonymousFlood.closeCodes, String(socket.closeCode ?? 'open'));
+      socket.destroy();
+    }
+
+    // 3. A frame flood from several sockets of one user.
     const frameFlood: LimitsResult['frameFlood'] = {
       framesSent: 0,
       rateLimitedAnswers: 0,
@@ -195,7 +243,7 @@ export async function limits(options: LimitsOptions): Promise<LimitsResult> {
       socket.destroy();
     }
 
-    // 3. More generations at once than the user may have, half through each gateway.
+    // 4. More generations at once than the user may have, half through each gateway.
     const onA = new ChatClient({ urls: () => [gatewayA.url], token: flooder.token });
     const onB = new ChatClient({ urls: () => [gatewayB.url], token: flooder.token });
     await onA.connect();
@@ -235,6 +283,7 @@ export async function limits(options: LimitsOptions): Promise<LimitsResult> {
     otherClient.close();
     return {
       connectionFlood,
+      anonymousFlood,
       frameFlood,
       concurrent,
       leaks: leakedSecrets(stage.secrets, [stage.fleet.output()]),

@@ -215,18 +215,22 @@ for (const name of names) {
     case 'limits': {
       const result = await limits({
         connections: 2_000,
+        anonymousConnections: 2_000,
         floodSockets: 20,
         floodFrames: 2_000,
         concurrentLimit: 4,
         concurrentTries: 20,
       });
-      const { connectionFlood, frameFlood, concurrent } = result;
+      const { connectionFlood, anonymousFlood, frameFlood, concurrent } = result;
       say('### Limits (one user floods; another user is served meanwhile)');
       say();
       say('| abuse | what the abuser got | the other user meanwhile |');
       say('|---|---|---|');
       say(
         `| 2,000 sockets opened at once by one user (MAX_SOCKETS_PER_USER default 32) | ${connectionFlood.opened} welcomed, ${connectionFlood.refused} refused: ${JSON.stringify(connectionFlood.refusalCodes)}, close ${JSON.stringify(connectionFlood.closeCodes)}; gateway RSS +${(connectionFlood.rssGrowthKiB / 1024).toFixed(0)} MiB | slowest ping ${connectionFlood.otherUserSlowestPingMs} ms, a chat ${connectionFlood.otherUserChatMs} ms |`,
+      );
+      say(
+        `| ${anonymousFlood.opened} sockets opened at once that never say hello (no token needed) | held ${(anonymousFlood.allClosedAfterMs / 1000).toFixed(1)} s at most, closes ${JSON.stringify(anonymousFlood.closeCodes)}; gateway RSS +${(anonymousFlood.rssGrowthKiB / 1024).toFixed(0)} MiB | slowest ping ${anonymousFlood.otherUserSlowestPingMs} ms |`,
       );
       say(
         `| ${frameFlood.framesSent} pings from 20 sockets as fast as possible (MAX_FRAMES_PER_SECOND 50) | ${frameFlood.rateLimitedAnswers} rate_limited answers (retryAfterMs ${frameFlood.retryAfterMs}), closes ${JSON.stringify(frameFlood.closeCodes)} | slowest ping ${frameFlood.otherUserSlowestPingMs} ms, a chat ${frameFlood.otherUserChatMs} ms |`,
