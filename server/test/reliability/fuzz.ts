@@ -437,7 +437,6 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
     })();
 
     const deadline = started + options.maxMs;
-    const random = createRandom(options.seed);
     const lanes = Array.from({ length: options.lanes }, (_, lane) =>
       runLane(createRandom((options.seed + lane * 7_919) >>> 0), lane),
     );
@@ -518,7 +517,6 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
       socket?.destroy();
     }
 
-    void random;
     await Promise.all(lanes);
     fuzzing = false;
     await sampler;

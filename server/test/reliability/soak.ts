@@ -71,7 +71,6 @@ async function keysByKind(redis: Redis, prefix: string): Promise<Record<string, 
 
 export async function soak(options: SoakOptions): Promise<SoakResult> {
   const log = options.log ?? (() => {});
-  const random = createRandom(options.seed);
   const stage = await createStage('soak', {
     users: Array.from({ length: 8 }, (_, index) => `soaker${index}`),
     env: {
@@ -189,7 +188,6 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     }
     running = false;
     await Promise.all(loops);
-    void random;
     // What one finished request leaves behind once its log expired: its record (the claim of its id).
     const [, someRecord] = await redis.scan('0', 'MATCH', `${stage.prefix}:req:*`, 'COUNT', 1000);
     const metaBytesPerRequest =
