@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick] [--targets system,direct] [--scenarios single,concurrency] [--compare FILE] [--profile]
-//   [--server-src DIR] [--idle-sockets N] [--svg FILE]`
+//   [--server-src DIR] [--coalesce-ms N] [--workers N] [--idle-sockets N] [--svg FILE] [--render]`
 // Starts the model server, then each target (the real system and the baselines) as separate processes, drives them
 // from a separate load-generator process, prints the figures and the targets, writes bench/results/<time>.json and
 // an SVG plot. `--report FILE [--compare FILE] [--markdown]` prints the tables of an existing results file without
@@ -39,6 +39,9 @@ interface Options {
   svg: string | undefined;
   idleSockets: number | undefined;
   serverSource: string | undefined;
+  /** The coalescing window of the `system` target (default: app.ts's 15 ms). */
+  coalesceMs: number | undefined;
+  workers: number | undefined;
   render: boolean;
   /** With --report: print the tables as markdown (for docs/benchmarks.md). */
   markdown: boolean;
@@ -55,6 +58,8 @@ function parseArguments(argv: string[]): Options {
     svg: undefined,
     idleSockets: undefined,
     serverSource: undefined,
+    coalesceMs: undefined,
+    workers: undefined,
     render: false,
     markdown: false,
   };
@@ -98,6 +103,12 @@ function parseArguments(argv: string[]): Options {
         break;
       case '--server-src':
         options.serverSource = resolve(value());
+        break;
+      case '--workers':
+        options.workers = Number(value());
+        break;
+      case '--coalesce-ms':
+        options.coalesceMs = Number(value());
         break;
       case '--idle-sockets':
         options.idleSockets = Number(value());
@@ -261,6 +272,8 @@ async function run(options: Options): Promise<void> {
           keyPrefix,
           modelUrl,
           cpuProfileDir: profileDir,
+          coalesceMs: options.coalesceMs,
+          workers: options.workers,
         });
       } catch (error) {
         target.failures.push(`start: ${(error as Error).message}`);

@@ -26,10 +26,10 @@ const COLORS: Record<TargetName, string> = {
   socketio: '#cf222e',
 };
 
-const WIDTH = 600;
+const WIDTH = 680;
 const HEIGHT = 300;
 // The legend sits in the right margin, clear of the lines.
-const MARGIN = { left: 62, right: 190, top: 34, bottom: 46 };
+const MARGIN = { left: 62, right: 250, top: 34, bottom: 46 };
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -145,6 +145,7 @@ export function plotResults(results: BenchResults): string {
   const memoryVsStreams: Series[] = [];
   const latencyVsLength: Series[] = [];
   const memoryVsLength: Series[] = [];
+  const logVsLength: Series[] = [];
   for (const name of names) {
     const target = results.targets[name]!;
     const label = TARGETS[name].label;
@@ -193,14 +194,10 @@ export function plotResults(results: BenchResults): string {
         ]),
       });
       if (length.some((run) => run.logBytesPerAnswer > 0)) {
-        memoryVsLength.push({
-          name: `${label} Redis log ×20 answers`,
+        logVsLength.push({
+          name: `${label}: one answer's log`,
           color,
-          dashed: true,
-          points: length.map((run) => [
-            run.params.answerTokens,
-            (run.logBytesPerAnswer * run.params.connections) / 1_048_576,
-          ]),
+          points: length.map((run) => [run.params.answerTokens, run.logBytesPerAnswer / 1024]),
         });
       }
     }
@@ -235,6 +232,15 @@ export function plotResults(results: BenchResults): string {
       logY: false,
     },
   ];
+  if (logVsLength.length > 0) {
+    charts.push({
+      title: 'Redis memory of a finished answer (MEMORY USAGE)',
+      xLabel: 'tokens per answer',
+      yLabel: 'KB per answer',
+      series: logVsLength,
+      logY: false,
+    });
+  }
   const render = results.render !== undefined && !('skipped' in results.render) ? results.render : undefined;
   if (render !== undefined) {
     const part = (
@@ -267,6 +273,7 @@ export function plotResults(results: BenchResults): string {
     .join('\n');
   const caption = `Chrome Plus benchmark, ${results.mode} run of ${results.startedAt}: ${results.conditions.cores} cores, load average before ${results.conditions.loadAverageBefore.map((value) => value.toFixed(2)).join(' ')}`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH * 2}" height="${HEIGHT * rows + 24}" font-family="sans-serif" font-size="12">
+<title>${escapeXml(caption)}: latency and memory against concurrent streams and answer length</title>
 <rect width="100%" height="100%" fill="white"/>
 ${body}
 <text x="${WIDTH}" y="${HEIGHT * rows + 16}" text-anchor="middle" font-size="11" fill="#555">${escapeXml(caption)}</text>

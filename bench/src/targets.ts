@@ -66,6 +66,10 @@ export interface StartOptions {
   modelUrl: string;
   /** Directory for CPU profiles of the target's processes, when profiling. */
   cpuProfileDir?: string | undefined;
+  /** The `system` target's coalescing window, when not app.ts's default. */
+  coalesceMs?: number | undefined;
+  /** Worker processes of the queue-based targets (default 1). */
+  workers?: number | undefined;
 }
 
 /** Users of the real system: many users, so that per-user limits and keys spread as in production. */
@@ -102,9 +106,10 @@ export async function startTarget(name: TargetName, options: StartOptions): Prom
       role: 'gateway' | 'worker',
       entry: string,
       extraEnv: Record<string, string> = {},
+      index = 0,
     ) => {
       const service = await spawnService({
-        name: `${name}-${role}`,
+        name: `${name}-${role}${index === 0 ? '' : index + 1}`,
         entry,
         args: [role],
         env: { ...env, ...extraEnv },
@@ -114,12 +119,21 @@ export async function startTarget(name: TargetName, options: StartOptions): Prom
       return service;
     };
     let gateway: Service;
-    let worker: Service | undefined;
+    const workers: Service[] = [];
+    const startWorkers = async (entry: string, extraEnv: Record<string, string> = {}) => {
+      for (let index = 0; index < (options.workers ?? 1); index++)
+        workers.push(await start('worker', entry, extraEnv, index));
+    };
     switch (name) {
       case 'system':
       case 'system-1ms': {
-        const coalesce: Record<string, string> = name === 'system-1ms' ? { BENCH_COALESCE_MS: '1' } : {};
-        worker = await start('worker', 'system', coalesce);
+        const coalesce: Record<string, string> =
+          name === 'system-1ms'
+            ? { BENCH_COALESCE_MS: '1' }
+            : options.coalesceMs !== undefined
+              ? { BENCH_COALESCE_MS: String(options.coalesceMs) }
+              : {};
+        await startWorkers('system', coalesce);
         gateway = await start('gateway', 'system', coalesce);
         break;
       }
@@ -127,11 +141,11 @@ export async function startTarget(name: TargetName, options: StartOptions): Prom
         gateway = await start('gateway', 'direct');
         break;
       case 'pubsub':
-        worker = await start('worker', 'pubsub');
+        await startWorkers('pubsub');
         gateway = await start('gateway', 'pubsub');
         break;
       case 'socketio':
-        worker = await start('worker', 'socketio');
+        await startWorkers('socketio');
         gateway = await start('gateway', 'socketio');
         break;
     }
@@ -142,7 +156,7 @@ export async function startTarget(name: TargetName, options: StartOptions): Prom
       url,
       tokens: name.startsWith('system') ? tokens : [],
       gateways: [gateway],
-      workers: worker === undefined ? [] : [worker],
+      workers,
       stop,
     };
   } catch (error) {
