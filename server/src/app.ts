@@ -27,7 +27,7 @@ export interface AppOptions {
   /** Replaces fetch for model calls (tests point it nowhere special: they use a real HTTP server). */
   fetch?: typeof globalThis.fetch;
   demoDelayMs?: number;
-  /** Coalescing window of deltas before they are appended. */
+  /** How deltas are gathered before they are appended (see generations/coalescer.ts); default: no linger, 2 KB. */
   coalesce?: { maxDelayMs: number; maxChars: number };
   sweepIntervalMs?: number;
 }
@@ -101,7 +101,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       maxStarts: 3,
       timeouts: config.timeouts,
       retries: config.retries,
-      coalesce: options.coalesce ?? { maxDelayMs: 15, maxChars: 2048 },
+      coalesce: options.coalesce ?? { maxDelayMs: 0, maxChars: 2048 },
       hooks: metrics.workerHooks,
       prepareMessages: createMessagePreparer({
         store: files,

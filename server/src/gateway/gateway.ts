@@ -52,6 +52,9 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** Errors of a raw upgrade socket surface on the WebSocket (or not at all, if the handshake is refused). */
+function ignoreSocketError(): void {}
+
 function abortHandshake(socket: Duplex, status: number, message: string): void {
   socket.end(
     `HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
@@ -160,7 +163,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   server.on('upgrade', (request, socket, head) => {
-    socket.on('error', () => {});
+    // A module-level listener: a closure made here would keep `request` (headers and all) alive for the
+    // socket's whole life, since V8 shares this scope with the handleUpgrade callback that captures it.
+    socket.on('error', ignoreSocketError);
     const path = new URL(request.url ?? '/', 'http://gateway').pathname;
     if (path !== PROTOCOL_PATH) return abortHandshake(socket, 404, 'Not Found');
     if (closing) return abortHandshake(socket, 503, 'Service Unavailable');

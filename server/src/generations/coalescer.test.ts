@@ -42,3 +42,32 @@ test('a large piece is written at once; a failed write surfaces at flush; discar
   coalescer.push('y', undefined);
   await assert.rejects(coalescer.flush(), /refused/);
 });
+
+test('without a linger, a lone piece is written in the same turn; pieces that come during a write go out together', async () => {
+  const writes: string[] = [];
+  let release: (() => void) | undefined;
+  const coalescer = createCoalescer({
+    maxDelayMs: 0,
+    maxChars: 1000,
+    write: (pending) => {
+      writes.push(pending.text);
+      return new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    },
+  });
+  coalescer.push('first', undefined);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(writes, ['first'], 'no timer: the first piece is already being written');
+  for (const piece of ['a', 'b', 'c']) coalescer.push(piece, undefined);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(writes, ['first'], 'nothing else starts while an append is in flight');
+  release?.();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(writes, ['first', 'abc']);
+  release?.();
+  const flushed = coalescer.flush();
+  release?.();
+  await flushed;
+  assert.deepEqual(writes, ['first', 'abc']);
+});

@@ -1,4 +1,7 @@
-// Gathers tiny model deltas into fewer log appends: the cost per token stays low, the delay stays unnoticeable.
+// Gathers a request's model deltas into fewer log appends without making a lone token wait: a piece goes out at
+// the end of the current turn of the event loop unless an append of the request is in flight; pieces that arrive
+// meanwhile go out together in the next append. Appends are slowest when the system is busiest, so batching grows
+// exactly when it is needed, and a token that arrives alone pays no timer.
 
 export interface Pending {
   text: string;
@@ -6,11 +9,11 @@ export interface Pending {
 }
 
 export interface CoalescerOptions {
-  /** Longest a piece waits before it is written. */
+  /** An optional linger: wait this long for more pieces before writing (0: write at the end of this turn). */
   maxDelayMs: number;
   /** Write at once when this many characters are waiting. */
   maxChars: number;
-  /** Writes one gathered delta; the next flush waits for it, so appends stay in order. */
+  /** Writes one gathered delta; the next write waits for it, so appends stay in order. */
   write(pending: Pending): Promise<void>;
 }
 
@@ -24,42 +27,59 @@ export interface Coalescer {
 
 export function createCoalescer(options: CoalescerOptions): Coalescer {
   let pending: Pending = { text: '', reasoning: '' };
-  let timer: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  let writing = false;
   let chain: Promise<void> = Promise.resolve();
   let failure: unknown;
 
+  const isEmpty = () => pending.text === '' && pending.reasoning === '';
+
+  function cancelTimer(): void {
+    if (timer === undefined) return;
+    if (options.maxDelayMs > 0) clearTimeout(timer as NodeJS.Timeout);
+    else clearImmediate(timer as NodeJS.Immediate);
+    timer = undefined;
+  }
+
   function writeNow(): Promise<void> {
-    if (timer !== undefined) {
-      clearTimeout(timer);
-      timer = undefined;
-    }
-    if (pending.text === '' && pending.reasoning === '') return chain;
+    cancelTimer();
+    if (isEmpty()) return chain;
     const batch = pending;
     pending = { text: '', reasoning: '' };
-    chain = chain.then(() => (failure === undefined ? options.write(batch) : undefined));
-    chain = chain.catch((error: unknown) => {
-      failure ??= error;
-    });
+    writing = true;
+    chain = chain
+      .then(() => (failure === undefined ? options.write(batch) : undefined))
+      .catch((error: unknown) => {
+        failure ??= error;
+      })
+      .finally(() => {
+        writing = false;
+        // What arrived while this append was in flight goes out now, in one piece.
+        if (!isEmpty() && timer === undefined) void writeNow();
+      });
     return chain;
+  }
+
+  function schedule(): void {
+    if (timer !== undefined || writing) return;
+    timer = options.maxDelayMs > 0 ? setTimeout(writeNow, options.maxDelayMs) : setImmediate(writeNow);
   }
 
   return {
     push(text, reasoning) {
       if (text) pending.text += text;
       if (reasoning) pending.reasoning += reasoning;
-      if (pending.text.length + pending.reasoning.length >= options.maxChars) {
-        void writeNow();
-      } else if (timer === undefined) {
-        timer = setTimeout(writeNow, options.maxDelayMs);
-      }
+      if (pending.text.length + pending.reasoning.length >= options.maxChars) void writeNow();
+      else schedule();
     },
     async flush() {
-      await writeNow();
+      // Until nothing waits and nothing is in flight: a write's completion may start the next one.
+      do await writeNow();
+      while (!isEmpty() || writing);
       if (failure !== undefined) throw failure;
     },
     discard() {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
+      cancelTimer();
       pending = { text: '', reasoning: '' };
     },
   };
