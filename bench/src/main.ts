@@ -39,7 +39,7 @@ interface Options {
   svg: string | undefined;
   idleSockets: number | undefined;
   serverSource: string | undefined;
-  /** The coalescing window of the `system` target (default: app.ts's 15 ms). */
+  /** How long a delta may linger in the `system` target's coalescer (default: app.ts's default). */
   coalesceMs: number | undefined;
   workers: number | undefined;
   render: boolean;
@@ -157,7 +157,7 @@ function commit(): string {
 }
 
 function printReport(results: BenchResults, previous: BenchResults | undefined, markdown = false): void {
-  log('\nFigures (ratios: Chrome Plus with its default 15 ms window ÷ each baseline)\n');
+  log("\nFigures (ratios: Chrome Plus with app.ts's default coalescing ÷ each baseline)\n");
   log(figuresTable(results, markdown));
   if (results.render !== undefined) {
     log('\nExtension rendering (main-thread ms per 1,000 tokens of a 20,000-token answer)\n');

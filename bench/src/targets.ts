@@ -17,7 +17,7 @@ export const TARGETS: Record<TargetName, TargetInfo> = {
     name: 'system',
     label: 'Chrome Plus',
     description:
-      'the real system: gateway and worker processes, BullMQ, the per-request log (Lua append + XADD + PUBLISH), coalescing window 15 ms (the default in server/src/app.ts)',
+      "the real system: gateway and worker processes, BullMQ, the per-request log (Lua append + XADD + PUBLISH), coalescing as server/src/app.ts's default has it",
     protocol: 'ws',
   },
   'system-1ms': {

@@ -1,5 +1,6 @@
-// The real system, one role per process, as server/src/main.ts starts it, plus the worker's coalescing window as a knob:
-// BENCH_COALESCE_MS (default 15, as app.ts) and BENCH_COALESCE_CHARS (default 2048). Prints {"ready":true,"port":N}.
+// The real system, one role per process, as server/src/main.ts starts it, plus the worker's coalescing as a knob:
+// BENCH_COALESCE_MS (how long a delta may linger) and BENCH_COALESCE_CHARS; unset, app.ts's default. Prints
+// {"ready":true,"port":N}.
 import './collect-on-signal.ts';
 import { type Role, startApp } from '../../../server/src/app.ts';
 import { loadConfig } from '../../../server/src/config.ts';
@@ -8,11 +9,14 @@ import { createLogger } from '../../../server/src/logger.ts';
 const role = (process.argv[2] ?? 'all') as Role;
 const config = loadConfig(process.env);
 const logger = createLogger(config.logLevel, role);
-const coalesce = {
-  maxDelayMs: Number(process.env.BENCH_COALESCE_MS ?? 15),
-  maxChars: Number(process.env.BENCH_COALESCE_CHARS ?? 2048),
-};
-const app = await startApp({ role, config, logger, coalesce });
+const coalesce =
+  process.env.BENCH_COALESCE_MS === undefined
+    ? undefined
+    : {
+        maxDelayMs: Number(process.env.BENCH_COALESCE_MS),
+        maxChars: Number(process.env.BENCH_COALESCE_CHARS ?? 2048),
+      };
+const app = await startApp({ role, config, logger, ...(coalesce && { coalesce }) });
 process.stdout.write(`${JSON.stringify({ ready: true, port: app.gateway?.port ?? 0 })}\n`);
 
 let stopping = false;
