@@ -57,6 +57,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       redis,
       keys,
       retentionMs: config.retentionMs,
+      recordMs: config.recordMs,
       maxLifetimeMs: config.timeouts.queueWaitMs + config.timeouts.totalMs + config.retentionMs + 3_600_000,
     }),
   );

@@ -56,6 +56,8 @@ export interface Config {
   slowReaderCloseMs: number;
   /** How long a finished request's log stays readable. */
   retentionMs: number;
+  /** How long a finished request's record (its id's claim) outlives its log: a resume is told "expired", a repeat replays nothing new. */
+  recordMs: number;
   /** How long a worker may hold a job without renewing its lock before another takes it over. */
   lockDurationMs: number;
   /** Where the worker serves /healthz and /metrics (0: no HTTP server). */
@@ -250,6 +252,7 @@ export function loadConfig(env: Env = process.env): Config {
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 25_000, 100, 600_000),
     slowReaderCloseMs: integer(env, 'SLOW_READER_CLOSE_MS', 30_000, 100, 600_000),
     retentionMs: integer(env, 'RETENTION_MS', 15 * 60_000, 1000, 30 * 86_400_000),
+    recordMs: integer(env, 'REQUEST_RECORD_MS', 24 * 3_600_000, 60_000, 365 * 86_400_000),
     lockDurationMs: integer(env, 'WORKER_LOCK_MS', 15_000, 500, 600_000),
     workerPort: integer(env, 'WORKER_PORT', 0, 0, 65535),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),

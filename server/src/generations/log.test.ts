@@ -12,7 +12,7 @@ let log: ReturnType<typeof createGenerationLog>;
 
 before(() => {
   redis = new Redis(REDIS_URL);
-  log = createGenerationLog({ redis, keys, retentionMs: 60_000, maxLifetimeMs: 600_000 });
+  log = createGenerationLog({ redis, keys, retentionMs: 60_000, recordMs: 120_000, maxLifetimeMs: 600_000 });
 });
 
 after(async () => {
@@ -92,4 +92,5 @@ test('appends to an unknown request are refused; the log expires after the end, 
   const [logTtl, metaTtl] = await Promise.all([redis.pttl(keys.log(key)), redis.pttl(keys.meta(key))]);
   assert.ok(logTtl > 0 && logTtl <= 60_000, `log ttl ${logTtl}`);
   assert.ok(metaTtl > logTtl, 'the record outlives the log, so a late resume is told "expired"');
+  assert.ok(metaTtl > 120_000 && metaTtl <= 180_000, `record ttl ${metaTtl}: retention + recordMs`);
 });

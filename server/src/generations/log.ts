@@ -106,6 +106,8 @@ export interface GenerationLogOptions {
   keys: Keys;
   /** How long a finished log stays readable. */
   retentionMs: number;
+  /** How long the record outlives the log (default 24 h). */
+  recordMs?: number;
   /** How long an unfinished request may live at most (its record and log expire after it, whatever happens). */
   maxLifetimeMs: number;
   now?: () => number;
@@ -127,7 +129,7 @@ export function createGenerationLog(options: GenerationLogOptions) {
   const { redis, keys } = options;
   const now = options.now ?? Date.now;
   // The record (and with it the claim of the id) outlives the log, so that a resume after expiry is told "expired".
-  const metaTtlAfterEndMs = options.retentionMs + 24 * 3_600_000;
+  const metaTtlAfterEndMs = options.retentionMs + (options.recordMs ?? 24 * 3_600_000);
 
   async function append(key: string, token: string, body: EventBody, terminal: boolean): Promise<number> {
     const result = await appendScript.run(
