@@ -7,7 +7,7 @@ import { createRandom } from './random.ts';
 import { finish, openClients, type ScenarioResult, sendPaced } from './scenario.ts';
 import { createStage, sleep } from './stage.ts';
 
-export interface WorkerKillOptions {
+export interface KillOptions {
   seed: number;
   workers: number;
   gateways: number;
@@ -18,84 +18,22 @@ export interface WorkerKillOptions {
   /** Tokens of each answer and the model's pause between them. */
   tokens: number;
   tokenIntervalMs: number;
-  /** A random worker is killed about this often (±30 %), and a new one started. */
+  /** A random process of the role is killed about this often (±30 %), and a new one started. */
   killEveryMs: number;
   /** How long to wait for every request to end once the kills stop. */
   settleMs: number;
 }
 
-/** `kill -9` of a random worker every ~second while answers stream; a new worker replaces each one. */
-export async function workerKills(options: WorkerKillOptions): Promise<ScenarioResult> {
-  const random = createRandom(options.seed);
-  const stage = await createStage('wkill');
-  const killed = new Set<number>();
-  const notes: string[] = [];
-  try {
-    const gateways: RoleProcess[] = [];
-    for (let index = 0; index < options.gateways; index++)
-      gateways.push(await stage.fleet.start('gateway', `gateway-${index}`));
-    for (let index = 0; index < options.workers; index++)
-      await stage.fleet.start('worker', `worker-${index}`);
-    const clients = await openClients(stage, options.clients, () => gateways.map((gateway) => gateway.url));
-    const expected = tokensAnswer(options.tokens);
-    let sending = true;
-    let kills = 0;
-    let stopKillsAt = Number.POSITIVE_INFINITY;
-    const starts: Promise<RoleProcess>[] = [];
-    const killer = (async () => {
-      await sleep(options.killEveryMs / 2);
-      // Bounded: the kills stop once the senders are done and the last answers had time to stream.
-      while (sending || Date.now() < stopKillsAt) {
-        const alive = stage.fleet.alive('worker');
-        const victim = alive.length > 0 ? random.pick(alive) : undefined;
-        if (victim !== undefined) {
-          killed.add(victim.pid);
-          await victim.kill('SIGKILL');
-          kills++;
-        }
-        // Not awaited: the next kill comes on time even when a start is slow.
-        starts.push(stage.fleet.start('worker', `worker-r${kills}`));
-        await sleep(options.killEveryMs * (0.7 + 0.6 * random.next()));
-      }
-    })();
-    await sendPaced(clients, options.requests, options.spacingMs, (index) => ({
-      id: `wk-${index}`,
-      content: `[[fake:answer tokens=${options.tokens} interval=${options.tokenIntervalMs}]] request ${index}`,
-      expected,
-    }));
-    sending = false;
-    stopKillsAt = Date.now() + options.tokens * options.tokenIntervalMs;
-    await killer;
-    await Promise.all(starts);
-    const settleStart = Date.now();
-    await Promise.all(clients.map((client) => client.waitSettled(options.settleMs)));
-    notes.push(
-      `${kills} workers killed with SIGKILL (seed ${options.seed}); settled ${Date.now() - settleStart} ms after the last kill`,
-    );
-    for (const client of clients) client.close();
-    return finish('worker kill -9', stage, clients, notes, killed);
-  } finally {
-    await stage.close();
-  }
-}
+export type WorkerKillOptions = KillOptions;
+export type GatewayKillOptions = KillOptions;
 
-export interface GatewayKillOptions {
-  seed: number;
-  gateways: number;
-  workers: number;
-  clients: number;
-  requests: number;
-  spacingMs: number;
-  tokens: number;
-  tokenIntervalMs: number;
-  killEveryMs: number;
-  settleMs: number;
-}
-
-/** `kill -9` of a random gateway every ~second mid-answer; its clients reconnect to another and resume. */
-export async function gatewayKills(options: GatewayKillOptions): Promise<ScenarioResult> {
+/**
+ * Streams answers while a random process of `role` is SIGKILLed about every `killEveryMs` and a new one started.
+ * A gateway is killed only while another is alive (its clients reconnect there and resume); workers may all die.
+ */
+async function killsUnderLoad(role: 'worker' | 'gateway', options: KillOptions): Promise<ScenarioResult> {
   const random = createRandom(options.seed);
-  const stage = await createStage('gkill');
+  const stage = await createStage(role === 'worker' ? 'wkill' : 'gkill');
   const killed = new Set<number>();
   const notes: string[] = [];
   try {
@@ -106,27 +44,29 @@ export async function gatewayKills(options: GatewayKillOptions): Promise<Scenari
     const urls = () => stage.fleet.alive('gateway').map((gateway) => gateway.url);
     const clients = await openClients(stage, options.clients, urls);
     const expected = tokensAnswer(options.tokens);
+    const survivors = role === 'gateway' ? 1 : 0;
     let sending = true;
     let kills = 0;
     let stopKillsAt = Number.POSITIVE_INFINITY;
     const starts: Promise<RoleProcess>[] = [];
     const killer = (async () => {
       await sleep(options.killEveryMs / 2);
+      // Bounded: the kills stop once the senders are done and the last answers had time to stream.
       while (sending || Date.now() < stopKillsAt) {
-        const alive = stage.fleet.alive('gateway');
-        const victim = alive.length > 1 ? random.pick(alive) : undefined;
+        const alive = stage.fleet.alive(role);
+        const victim = alive.length > survivors ? random.pick(alive) : undefined;
         if (victim !== undefined) {
           killed.add(victim.pid);
           await victim.kill('SIGKILL');
           kills++;
         }
         // Not awaited: the next kill comes on time even when a start is slow.
-        starts.push(stage.fleet.start('gateway', `gateway-r${kills}`));
+        starts.push(stage.fleet.start(role, `${role}-r${kills}`));
         await sleep(options.killEveryMs * (0.7 + 0.6 * random.next()));
       }
     })();
     await sendPaced(clients, options.requests, options.spacingMs, (index) => ({
-      id: `gk-${index}`,
+      id: `${role === 'worker' ? 'wk' : 'gk'}-${index}`,
       content: `[[fake:answer tokens=${options.tokens} interval=${options.tokenIntervalMs}]] request ${index}`,
       expected,
     }));
@@ -134,16 +74,29 @@ export async function gatewayKills(options: GatewayKillOptions): Promise<Scenari
     stopKillsAt = Date.now() + options.tokens * options.tokenIntervalMs;
     await killer;
     await Promise.all(starts);
+    const settleStart = Date.now();
     await Promise.all(clients.map((client) => client.waitSettled(options.settleMs)));
     const reconnects = clients.reduce((sum, client) => sum + client.reconnects, 0);
     notes.push(
-      `${kills} gateways killed with SIGKILL (seed ${options.seed}); clients reconnected and resumed ${reconnects} times`,
+      role === 'worker'
+        ? `${kills} workers killed with SIGKILL (seed ${options.seed}); settled ${Date.now() - settleStart} ms after the last kill`
+        : `${kills} gateways killed with SIGKILL (seed ${options.seed}); clients reconnected and resumed ${reconnects} times`,
     );
     for (const client of clients) client.close();
-    return finish('gateway kill -9', stage, clients, notes, killed);
+    return finish(`${role} kill -9`, stage, clients, notes, killed);
   } finally {
     await stage.close();
   }
+}
+
+/** `kill -9` of a random worker every ~second while answers stream; a new worker replaces each one. */
+export function workerKills(options: WorkerKillOptions): Promise<ScenarioResult> {
+  return killsUnderLoad('worker', options);
+}
+
+/** `kill -9` of a random gateway every ~second mid-answer; its clients reconnect to another and resume. */
+export function gatewayKills(options: GatewayKillOptions): Promise<ScenarioResult> {
+  return killsUnderLoad('gateway', options);
 }
 
 export interface RedisRestartOptions {
