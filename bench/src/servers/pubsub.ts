@@ -2,9 +2,9 @@
 // the worker publishes every delta on Redis Pub/Sub. No log: a late or reconnecting subscriber loses tokens.
 // `pubsub.ts gateway|worker`; env: REDIS_URL, KEY_PREFIX, WORKER_CONCURRENCY, OPENAI_BASE_URL.
 import './collect-on-signal.ts';
-import { Queue, Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { announceReady, type StreamJob, streamJob } from './stream-job.ts';
+import { announceReady, runStreamWorker, type StreamJob } from './stream-job.ts';
 import { startFront } from './ws-front.ts';
 
 const role = process.argv[2];
@@ -16,22 +16,10 @@ const connect = () => new Redis(redisUrl, { maxRetriesPerRequest: null, enableAu
 
 if (role === 'worker') {
   const publisher = connect();
-  const worker = new Worker<StreamJob>(
-    QUEUE,
-    (job) => streamJob(job.data, (frame) => void publisher.publish(job.data.target, frame)),
-    {
-      connection: connect(),
-      prefix: queuePrefix,
-      concurrency: Number(process.env.WORKER_CONCURRENCY ?? 50),
-      removeOnComplete: { count: 0 },
-      removeOnFail: { count: 0 },
-    },
-  );
-  await worker.waitUntilReady();
-  announceReady(0);
-  process.on('SIGTERM', () => {
-    worker.close().finally(() => process.exit(0));
-    setTimeout(() => process.exit(0), 2_000).unref();
+  await runStreamWorker(QUEUE, {
+    connection: connect(),
+    prefix: queuePrefix,
+    publish: (job, frame) => void publisher.publish(job.target, frame),
   });
 } else {
   const redis = connect();

@@ -5,10 +5,10 @@ import './collect-on-signal.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
-import { Queue, Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
-import { announceReady, type StreamJob, streamJob } from './stream-job.ts';
+import { announceReady, runStreamWorker, type StreamJob } from './stream-job.ts';
 
 const role = process.argv[2];
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -26,23 +26,11 @@ function createIo(): Server {
 
 if (role === 'worker') {
   const io = createIo();
-  const worker = new Worker<StreamJob>(
-    QUEUE,
+  await runStreamWorker(QUEUE, {
+    connection: connect(),
+    prefix: queuePrefix,
     // The frame goes as an object: Socket.IO encodes it once more for the wire, as an application would.
-    (job) => streamJob(job.data, (frame) => void io.to(job.data.target).emit('frame', JSON.parse(frame))),
-    {
-      connection: connect(),
-      prefix: queuePrefix,
-      concurrency: Number(process.env.WORKER_CONCURRENCY ?? 50),
-      removeOnComplete: { count: 0 },
-      removeOnFail: { count: 0 },
-    },
-  );
-  await worker.waitUntilReady();
-  announceReady(0);
-  process.on('SIGTERM', () => {
-    worker.close().finally(() => process.exit(0));
-    setTimeout(() => process.exit(0), 2_000).unref();
+    publish: (job, frame) => void io.to(job.target).emit('frame', JSON.parse(frame)),
   });
 } else {
   const queue = new Queue<StreamJob>(QUEUE, { connection: connect(), prefix: queuePrefix });

@@ -1,4 +1,6 @@
 // What the queue-based baselines' workers do with a job: stream the model's answer and hand each frame to `publish`.
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { announceReady, BENCH_MODEL, createBenchProvider } from './provider.ts';
 
 export interface StreamJob {
@@ -41,6 +43,33 @@ export async function streamJob(job: StreamJob, publish: (frame: string) => void
       }),
     );
   }
+}
+
+/**
+ * The worker role of a queue-based baseline: runs `streamJob` for every job of `queue`, handing each frame to
+ * `publish`; announces readiness and stops on SIGTERM.
+ */
+export async function runStreamWorker(
+  queue: string,
+  options: { connection: Redis; prefix: string; publish: (job: StreamJob, frame: string) => void },
+): Promise<void> {
+  const worker = new Worker<StreamJob>(
+    queue,
+    (job) => streamJob(job.data, (frame) => options.publish(job.data, frame)),
+    {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: Number(process.env.WORKER_CONCURRENCY ?? 50),
+      removeOnComplete: { count: 0 },
+      removeOnFail: { count: 0 },
+    },
+  );
+  await worker.waitUntilReady();
+  announceReady(0);
+  process.on('SIGTERM', () => {
+    worker.close().finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 2_000).unref();
+  });
 }
 
 export { announceReady };
