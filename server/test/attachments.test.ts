@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ChatErrorFrame } from '@chrome-plus/protocol';
+import { chromePlusExtensionOrigin } from '../src/gateway/origin.ts';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai-server.ts';
 import { makeDocx, makePdf, makePng, makeZipBombDocx } from './fixtures/files.ts';
 import {
@@ -240,15 +241,14 @@ describe('attachments', () => {
   test('CORS: an allowed origin gets its preflight answered; a disallowed one gets 403', async () => {
     const preflight = await fetch(`${base}/v1/files`, {
       method: 'OPTIONS',
-      headers: { origin: 'chrome-extension://abc', 'access-control-request-method': 'POST' },
+      headers: { origin: chromePlusExtensionOrigin, 'access-control-request-method': 'POST' },
     });
     assert.equal(preflight.status, 204);
-    assert.equal(preflight.headers.get('access-control-allow-origin'), 'chrome-extension://abc');
-    const evil = await fetch(`${base}/v1/files`, {
-      method: 'OPTIONS',
-      headers: { origin: 'https://evil.example' },
-    });
-    assert.equal(evil.status, 403);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), chromePlusExtensionOrigin);
+    for (const origin of ['https://evil.example', 'chrome-extension://abc', 'http://localhost:3000']) {
+      const refused = await fetch(`${base}/v1/files`, { method: 'OPTIONS', headers: { origin } });
+      assert.equal(refused.status, 403, origin);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 // The gateway at its edges: hello and tokens, origins, bad/oversized/binary frames, floods, limits, expiry.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { chromePlusExtensionOrigin } from '../src/gateway/origin.ts';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai-server.ts';
 import {
   answerOf,
@@ -66,14 +67,18 @@ describe('gateway edges', () => {
     assert.ok(Date.now() - started >= 4_500);
   });
 
-  test('an upgrade from a disallowed Origin gets 403; allowed origins and no origin connect', async () => {
-    await assert.rejects(TestClient.connect(app.url, { origin: 'https://evil.example' }), /403/);
+  test('an upgrade from a disallowed Origin gets 403; the extension and no origin connect', async () => {
+    // By default only Chrome Plus's own extension: other extensions and local pages are opt-in.
     for (const origin of [
-      'chrome-extension://abcdefghijklmnop',
+      'https://evil.example',
+      'chrome-extension://abcdefghijklmnopabcdefghijklmnop',
       'http://localhost:3000',
       'http://127.0.0.1:8080',
     ]) {
-      const client = await TestClient.connect(app.url, { origin });
+      await assert.rejects(TestClient.connect(app.url, { origin }), /403/, origin);
+    }
+    for (const origin of [chromePlusExtensionOrigin, undefined]) {
+      const client = await TestClient.connect(app.url, origin === undefined ? {} : { origin });
       client.close();
     }
     await assert.rejects(TestClient.connect(app.url.replace('/v1/ws', '/other')), /404/);

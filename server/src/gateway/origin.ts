@@ -1,6 +1,17 @@
 // The Origin allowlist applied at the WebSocket upgrade (and to uploads): patterns with `*` wildcards.
 
-export const defaultAllowedOrigins = ['chrome-extension://*', 'http://localhost:*', 'http://127.0.0.1:*'];
+/**
+ * The Chrome Plus extension's id, fixed by the public `key` in extension/static/manifest.json (Chrome
+ * derives an extension's id from its key; origin.test.ts recomputes it from the manifest so the two
+ * never drift). A Chrome Web Store upload gets an id of its own: list it in ALLOWED_ORIGINS.
+ */
+export const chromePlusExtensionId = 'jfeeibeooghjcmgljamlpihniapmomdh';
+
+export const chromePlusExtensionOrigin = `chrome-extension://${chromePlusExtensionId}`;
+
+// Only our own extension: in the tokenless default, any other extension or any local web page allowed here
+// would get the local user and spend the operator's model key. Others are opt-in through ALLOWED_ORIGINS.
+export const defaultAllowedOrigins = [chromePlusExtensionOrigin];
 
 function patternToRegExp(pattern: string): RegExp {
   if (pattern === '*') return /^.*$/;
