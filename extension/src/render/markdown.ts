@@ -36,34 +36,106 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
     if (!safeLinkProtocols.test(href.trim())) node.removeAttribute('href');
     node.setAttribute('target', '_blank');
     node.setAttribute('rel', 'noopener noreferrer');
+  } else {
+    // Only a link may carry a URL, and only one the user chooses to open (see allowedAttributes).
+    node.removeAttribute('href');
   }
 });
 
+/**
+ * What an answer may contain, as an allowlist: model output is attacker-controlled (a page's hidden text
+ * goes into the prompt), and any element or attribute that fetches a URL on sight (img, srcset, poster,
+ * <table background>, <svg><image href>, <feImage>, <link>, style's url() and @import, <object>, <base>,
+ * <meta refresh>, frames...) would carry page or conversation data to a server of the attacker's choosing
+ * with no click. So: the elements marked and highlight.js produce and a few harmless inline ones; no SVG,
+ * no MathML, no forms, no media, no style; and among attributes only `href`, on links alone.
+ */
+const allowedTags = [
+  'p',
+  'br',
+  'hr',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'blockquote',
+  'ul',
+  'ol',
+  'li',
+  'dl',
+  'dt',
+  'dd',
+  'pre',
+  'code',
+  'div',
+  'span',
+  'a',
+  'em',
+  'strong',
+  'b',
+  'i',
+  'u',
+  's',
+  'del',
+  'ins',
+  'mark',
+  'small',
+  'sub',
+  'sup',
+  'kbd',
+  'samp',
+  'var',
+  'abbr',
+  'q',
+  'cite',
+  'time',
+  'details',
+  'summary',
+  'figure',
+  'figcaption',
+  'ruby',
+  'rt',
+  'rp',
+  'wbr',
+  'table',
+  'caption',
+  'thead',
+  'tbody',
+  'tfoot',
+  'tr',
+  'th',
+  'td',
+  'col',
+  'colgroup',
+];
+
+// None of these is a URL: `cite`, `longdesc`, `background`, `poster`, `srcset`, `src`, `xlink:href`, `action`,
+// `formaction`, `ping`, `usemap`, `data` and `style` are left out on purpose.
+const allowedAttributes = [
+  'href',
+  'class',
+  'title',
+  'align',
+  'colspan',
+  'rowspan',
+  'scope',
+  'start',
+  'reversed',
+  'open',
+  'dir',
+  'lang',
+  'datetime',
+];
+
 const sanitizeConfig = {
-  // Forms and frames have no place in an answer; style could hide or spoof the panel's own UI;
-  // images and media would load from URLs the model chose (see the image renderer above).
-  FORBID_TAGS: [
-    'style',
-    'form',
-    'input',
-    'button',
-    'textarea',
-    'select',
-    'iframe',
-    'frame',
-    'object',
-    'embed',
-    'img',
-    'picture',
-    'video',
-    'audio',
-    'source',
-    'link',
-    'meta',
-    'base',
-  ],
-  FORBID_ATTR: ['style', 'srcset', 'action', 'formaction'],
+  ALLOWED_TAGS: allowedTags,
+  ALLOWED_ATTR: allowedAttributes,
+  // Whatever DOMPurify treats as a URL must be a web or mail link (the hook above narrows it to <a href>).
+  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:)/i,
   ALLOW_DATA_ATTR: false,
+  ALLOW_ARIA_ATTR: false,
 };
 
 /** Sanitized HTML of a markdown block, safe to assign to innerHTML. */
