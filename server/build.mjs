@@ -13,10 +13,10 @@ const external = Object.keys(manifest.dependencies ?? {})
   .flatMap((name) => [name, `${name}/*`]);
 
 const result = await build({
-  // extract-thread runs in a worker thread that src/files/extract.ts starts from the file beside it.
+  // extract-child runs in a child process that src/files/extract.ts starts from the file beside it.
   entryPoints: {
     main: 'src/main.ts',
-    'extract-thread': 'src/files/extract-thread.ts',
+    'extract-child': 'src/files/extract-child.ts',
     healthcheck: 'src/http/healthcheck.ts',
   },
   absWorkingDir: new URL('.', import.meta.url).pathname,

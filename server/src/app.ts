@@ -106,7 +106,11 @@ export async function startApp(options: AppOptions): Promise<App> {
       hooks: metrics.workerHooks,
       prepareMessages: createMessagePreparer({
         store: files,
-        limits: { timeoutMs: config.files.extractTimeoutMs, maxMemoryMb: config.files.extractMemoryMb },
+        limits: {
+          timeoutMs: config.files.extractTimeoutMs,
+          maxMemoryMb: config.files.extractMemoryMb,
+          concurrency: config.files.extractConcurrency,
+        },
         maxCharsPerFile: config.files.maxCharsPerFile,
       }),
     });

@@ -70,3 +70,14 @@ test('providers from the environment; the demo model steps aside for real ones',
     'no secret in the logged config',
   );
 });
+
+test('EXTRACT_CONCURRENCY: 2 extractions at once by default, 1..64 allowed', () => {
+  assert.equal(loadConfig({}).files.extractConcurrency, 2);
+  assert.equal(loadConfig({ EXTRACT_CONCURRENCY: '5' }).files.extractConcurrency, 5);
+  for (const value of ['0', '65', 'two']) {
+    assert.throws(
+      () => loadConfig({ EXTRACT_CONCURRENCY: value }),
+      (error: unknown) => error instanceof ConfigError && /^EXTRACT_CONCURRENCY /.test(error.message),
+    );
+  }
+});

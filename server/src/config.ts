@@ -68,7 +68,10 @@ export interface Config {
     /** Bytes one user may have stored at once. */
     maxUserBytes: number;
     extractTimeoutMs: number;
+    /** What reading one file may add to its extraction child's address space. */
     extractMemoryMb: number;
+    /** Extractions (child processes) one worker process runs at once; the others wait their turn. */
+    extractConcurrency: number;
     /** Characters of extracted text kept per file. */
     maxCharsPerFile: number;
   };
@@ -261,6 +264,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxUserBytes: integer(env, 'MAX_USER_STORAGE_BYTES', 100 * 1_048_576, 1024, 1024 * 1_048_576 * 1024),
       extractTimeoutMs: integer(env, 'EXTRACT_TIMEOUT_MS', 20_000, 100, 600_000),
       extractMemoryMb: integer(env, 'EXTRACT_MEMORY_MB', 256, 16, 8192),
+      extractConcurrency: integer(env, 'EXTRACT_CONCURRENCY', 2, 1, 64),
       maxCharsPerFile: integer(env, 'ATTACHMENT_MAX_CHARS', 100_000, 100, 10_000_000),
     },
   };
