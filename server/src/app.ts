@@ -79,9 +79,11 @@ export async function startApp(options: AppOptions): Promise<App> {
   metrics.watchQueue(queue);
   const files = createFileStore({
     redis,
-    prefix: config.keyPrefix,
+    keys,
     retentionMs: config.files.retentionMs,
     maxUserBytes: config.files.maxUserBytes,
+    maxUserFiles: config.files.maxUserFiles,
+    maxUserUploads: config.files.maxUserUploads,
   });
   const stopSweeper = startSweeper({ log, queue, logger, intervalMs: options.sweepIntervalMs ?? 2_000 });
 

@@ -67,6 +67,10 @@ export interface Config {
     retentionMs: number;
     /** Bytes one user may have stored at once. */
     maxUserBytes: number;
+    /** Files one user may have stored at once, uploads in progress included. */
+    maxUserFiles: number;
+    /** Uploads one user may have in progress at once. */
+    maxUserUploads: number;
     extractTimeoutMs: number;
     /** What reading one file may add to its extraction child's address space. */
     extractMemoryMb: number;
@@ -262,6 +266,8 @@ export function loadConfig(env: Env = process.env): Config {
     files: {
       retentionMs: integer(env, 'FILE_RETENTION_MS', 24 * 3_600_000, 60_000, 30 * 86_400_000),
       maxUserBytes: integer(env, 'MAX_USER_STORAGE_BYTES', 100 * 1_048_576, 1024, 1024 * 1_048_576 * 1024),
+      maxUserFiles: integer(env, 'MAX_USER_FILES', 200, 1, 100_000),
+      maxUserUploads: integer(env, 'MAX_CONCURRENT_UPLOADS', 8, 1, 1000),
       extractTimeoutMs: integer(env, 'EXTRACT_TIMEOUT_MS', 20_000, 100, 600_000),
       extractMemoryMb: integer(env, 'EXTRACT_MEMORY_MB', 256, 16, 8192),
       extractConcurrency: integer(env, 'EXTRACT_CONCURRENCY', 2, 1, 64),

@@ -4,7 +4,7 @@ import { FILES_PATH } from '@chrome-plus/protocol';
 import busboy from 'busboy';
 import { bearerToken } from '../gateway/auth.ts';
 import type { Logger } from '../logger.ts';
-import type { FileStore } from './file-store.ts';
+import type { FileStore, Refusal } from './file-store.ts';
 import { detectFileType, type FileType } from './file-types.ts';
 
 export interface UploadRouteOptions {
@@ -94,24 +94,65 @@ export function createUploadRoute(options: UploadRouteOptions) {
 
     await new Promise<void>((resolve) => {
       let fileId: string | undefined;
+      /** Set once the upload holds a reservation: any ending but a commit must release it. */
+      let reserved = false;
       let stored = 0;
-      let failed = false;
+      let finished = false;
       let pending: Promise<unknown> = Promise.resolve();
       let result: { name: string; type: FileType } | undefined;
 
-      const fail = (status: number, code: string, message: string) => {
-        if (failed) return;
-        failed = true;
+      const fail = (status: number, code: string, message: string, headers: Record<string, string> = {}) => {
+        if (finished) return;
+        finished = true;
         options.onUpload?.('refused');
-        send(response, status, refusal(code, message), cors);
+        send(response, status, refusal(code, message), { ...cors, ...headers });
         request.unpipe(parser);
         request.resume();
-        const id = fileId;
-        pending = pending.then(async () => {
-          if (id !== undefined) await store.discard(id);
-          if (stored > 0) await store.release(user, stored);
-        });
+        // After the steps already under way (a piece being appended, a reservation being made), so that
+        // nothing they write outlives the release.
+        pending = pending
+          .then(async () => {
+            if (reserved && fileId !== undefined) await store.release(user, fileId);
+          })
+          .catch((error: unknown) => {
+            // Its reservation and data still expire at the upload's deadline.
+            logger.error({ err: error }, 'releasing a failed upload failed');
+          });
         void pending.finally(resolve);
+      };
+
+      /** Runs `step` after the steps before it; an error in it (Redis down, say) fails the upload. */
+      const then = (step: () => Promise<void>) => {
+        pending = pending.then(step).catch((error: unknown) => {
+          logger.error({ err: error }, 'storing an upload failed');
+          fail(500, 'internal', 'the file could not be stored; try again');
+        });
+      };
+
+      const quotaMessage = `your stored files passed your quota of ${store.limits.maxUserBytes} bytes: wait for older ones to expire`;
+      const tooSlowMessage = `an upload may take at most ${Math.round(store.limits.uploadMs / 1000)} seconds`;
+      const refuse = (refused: Refusal) => {
+        const retryAfter = { 'retry-after': String(Math.ceil(refused.retryAfterMs / 1000)) };
+        const { limits } = store;
+        if (refused.reason === 'expired') {
+          fail(408, 'expired', tooSlowMessage);
+        } else if (refused.reason === 'uploads') {
+          fail(
+            429,
+            'rate_limited',
+            `at most ${limits.maxUserUploads} uploads at a time: wait for one to finish`,
+            retryAfter,
+          );
+        } else if (refused.reason === 'files') {
+          fail(
+            429,
+            'rate_limited',
+            `at most ${limits.maxUserFiles} stored files: wait for older ones to expire`,
+            retryAfter,
+          );
+        } else {
+          fail(413, 'too_large', quotaMessage, retryAfter);
+        }
       };
 
       parser.on('file', (field, stream, info) => {
@@ -129,7 +170,7 @@ export function createUploadRoute(options: UploadRouteOptions) {
         fileId = id;
         let head: Buffer | undefined;
         stream.on('data', (chunk: Buffer) => {
-          if (failed) return;
+          if (finished) return;
           if (head === undefined) {
             head = chunk;
             const type = detectFileType(name, info.mimeType, chunk.subarray(0, 64));
@@ -142,24 +183,22 @@ export function createUploadRoute(options: UploadRouteOptions) {
               return;
             }
             result = { name, type };
+            then(async () => {
+              if (finished) return;
+              const reservation = await store.reserve(user, id);
+              if (reservation.ok) reserved = true;
+              else refuse(reservation);
+            });
           }
           // Backpressure: read the next piece only once this one is in Redis.
           stream.pause();
-          pending = pending
-            .then(async () => {
-              if (failed) return;
-              if (!(await store.reserve(user, chunk.length))) {
-                fail(413, 'too_large', 'your stored files passed your quota: wait for older ones to expire');
-                return;
-              }
-              stored += chunk.length;
-              await store.append(id, chunk);
-            })
-            .catch((error: unknown) => {
-              logger.error({ err: error }, 'storing an upload failed');
-              fail(500, 'internal', 'the file could not be stored; try again');
-            })
-            .finally(() => stream.resume());
+          then(async () => {
+            if (finished) return;
+            const appended = await store.append(user, id, chunk);
+            if (appended.ok) stored += chunk.length;
+            else refuse(appended);
+          });
+          void pending.then(() => stream.resume());
         });
         stream.on('limit', () =>
           fail(413, 'too_large', `files may have at most ${options.maxUploadBytes} bytes`),
@@ -168,27 +207,36 @@ export function createUploadRoute(options: UploadRouteOptions) {
 
       parser.on('error', () => fail(400, 'bad_request', 'the upload is not valid multipart/form-data'));
       parser.on('close', () => {
-        pending = pending.then(async () => {
-          if (failed) return;
-          if (fileId === undefined || result === undefined) {
+        then(async () => {
+          if (finished) return;
+          if (fileId === undefined || result === undefined || !reserved) {
             if (fileId === undefined) fail(400, 'bad_request', 'no "file" field in the upload');
             else fail(400, 'bad_request', 'the file is empty');
             return;
           }
-          await store.commit({
+          const file = {
             fileId,
             user,
             name: result.name,
             mime: result.type.mime,
             kind: result.type.kind,
             bytes: stored,
-          });
+          };
+          if (!(await store.commit(file))) {
+            fail(408, 'expired', tooSlowMessage);
+            return;
+          }
+          finished = true;
           options.onUpload?.('stored');
           send(response, 201, { fileId, name: result.name, type: result.type.mime, bytes: stored }, cors);
         });
         void pending.finally(resolve);
       });
+      // A client that goes away mid-upload frees its quota and its bytes at once, not at the deadline.
       request.on('aborted', () => fail(400, 'bad_request', 'the upload was interrupted'));
+      request.on('close', () => {
+        if (!request.complete) fail(400, 'bad_request', 'the upload was interrupted');
+      });
       request.pipe(parser);
     });
     return true;

@@ -27,6 +27,18 @@ export interface Keys {
   rate(user: string, minute: number): string;
   /** BullMQ prefix: one hash tag, so that a queue's keys share a cluster slot. */
   queuePrefix: string;
+  /** Hash: an uploaded file's record (owner, name, type, size); written when its upload completes. */
+  file(fileId: string): string;
+  /** String: the file's bytes, appended as they stream in. */
+  fileData(fileId: string): string;
+  /** String: the text extracted from the file, cached for the conversation's next messages. */
+  fileText(fileId: string): string;
+  /** Sorted set per user: their live files and uploads in progress, fileId → expiry time (ms). */
+  userFiles(user: string): string;
+  /** Sorted set per user: their uploads in progress, fileId → upload deadline (ms). */
+  userUploads(user: string): string;
+  /** Hash per user: fileId → bytes of each live file, and `#total`, their sum, kept by the quota scripts. */
+  userFileBytes(user: string): string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -40,6 +52,14 @@ export function createKeys(prefix: string): Keys {
     inflight: (user) => `${prefix}:user:{${user}}:inflight`,
     rate: (user, minute) => `${prefix}:user:{${user}}:rpm:${minute}`,
     queuePrefix: `{${prefix}}`,
+    // A file's keys share its id's slot; a user's quota keys share the user's, so one script keeps them true.
+    file: (fileId) => `${prefix}:file:{${fileId}}`,
+    fileData: (fileId) => `${prefix}:file:{${fileId}}:data`,
+    fileText: (fileId) => `${prefix}:file:{${fileId}}:text`,
+    userFiles: (user) => `${prefix}:user:{${user}}:files`,
+    userUploads: (user) => `${prefix}:user:{${user}}:uploads`,
+    // Not the old `:filebytes` counter (a string): a gateway of the previous version may still write that one.
+    userFileBytes: (user) => `${prefix}:user:{${user}}:filesizes`,
   };
 }
 
