@@ -122,7 +122,7 @@ export function createUploadRoute(options: UploadRouteOptions) {
       };
 
       /** Runs `step` after the steps before it; an error in it (Redis down, say) fails the upload. */
-      const then = (step: () => Promise<void>) => {
+      const inOrder = (step: () => Promise<void>) => {
         pending = pending.then(step).catch((error: unknown) => {
           logger.error({ err: error }, 'storing an upload failed');
           fail(500, 'internal', 'the file could not be stored; try again');
@@ -183,7 +183,7 @@ export function createUploadRoute(options: UploadRouteOptions) {
               return;
             }
             result = { name, type };
-            then(async () => {
+            inOrder(async () => {
               if (finished) return;
               const reservation = await store.reserve(user, id);
               if (reservation.ok) reserved = true;
@@ -192,7 +192,7 @@ export function createUploadRoute(options: UploadRouteOptions) {
           }
           // Backpressure: read the next piece only once this one is in Redis.
           stream.pause();
-          then(async () => {
+          inOrder(async () => {
             if (finished) return;
             const appended = await store.append(user, id, chunk);
             if (appended.ok) stored += chunk.length;
@@ -207,7 +207,7 @@ export function createUploadRoute(options: UploadRouteOptions) {
 
       parser.on('error', () => fail(400, 'bad_request', 'the upload is not valid multipart/form-data'));
       parser.on('close', () => {
-        then(async () => {
+        inOrder(async () => {
           if (finished) return;
           if (fileId === undefined || result === undefined || !reserved) {
             if (fileId === undefined) fail(400, 'bad_request', 'no "file" field in the upload');
