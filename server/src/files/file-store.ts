@@ -85,6 +85,8 @@ end
 
 // ARGV: fileId, uploadMs, maxBytes, maxFiles, maxUploads → {1, deadline} or {0, reason, retryAfterMs}.
 const reserveScript = defineScript(`${PRUNE}
+-- Twice the same id would reset its size under the total: ids are random, but the total must stay true.
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return redis.error_reply('file id already reserved') end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then
   local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
   return {0, 'uploads', math.min(tonumber(first[2]) - now, 2000)}
