@@ -164,10 +164,17 @@ test('"Summarize this page" sends the article text, not its navigation or script
   const request = chatRequests()[before];
   const user = textOf(sentMessages(request).at(-1));
   assert.match(user, /^Summarize this page\./);
-  assert.match(user, /### Page: The Lighthouse Keepers of Skerryvore/);
-  assert.ok(user.includes(`URL: ${siteUrl}/article`), 'the page address goes with its text');
+  // The page, its title and address are fenced as untrusted data the model is told not to obey.
+  assert.match(
+    user,
+    /### Page: untrusted content from a web page\nThe text between <<<(untrusted-\w+)>>> and/,
+  );
+  const boundary = /<<<(untrusted-\w+)>>>/.exec(user)?.[1];
+  const fenced = user.slice(user.indexOf(`<<<${boundary}>>>\n`), user.lastIndexOf(`<<<end ${boundary}>>>`));
+  assert.ok(fenced.includes('Title: The Lighthouse Keepers of Skerryvore'));
+  assert.ok(fenced.includes(`URL: ${siteUrl}/article`), 'the page address goes with its text');
   for (const marker of ['ARTICLE-ALPHA', 'ARTICLE-BRAVO', 'ARTICLE-CHARLIE', 'ARTICLE-DELTA']) {
-    assert.ok(user.includes(marker), `the article's ${marker} paragraph is sent`);
+    assert.ok(fenced.includes(marker), `the article's ${marker} paragraph is sent, inside the fence`);
   }
   for (const marker of ['NAV-MARKER', 'SCRIPT-MARKER', 'STYLE-MARKER', 'FOOTER-MARKER', 'ASIDE-MARKER']) {
     assert.ok(!user.includes(marker), `${marker} is not part of the page's text`);
@@ -206,7 +213,8 @@ test('"Ask about this page" cuts a long page to the budget and says so', { skip 
   assert.ok(!user.includes('LONG-300 '), 'the end of the page is cut');
   assert.match(user, /\[Chrome Plus: the page text was cut to \d+ of its \d+ characters\.\]/);
   const pageText = user.slice(user.indexOf('### Page:'));
-  assert.ok(pageText.length < 20_000 + 400, `the page text keeps to the budget (${pageText.length})`);
+  // The budget is the page's text; the fence, its statement, title, address and the note add under 600.
+  assert.ok(pageText.length < 20_000 + 600, `the page text keeps to the budget (${pageText.length})`);
   await panel.getByTestId('message-user').last().getByTestId('context-cut-note').waitFor();
   await panel.close();
   await long.close();
@@ -290,9 +298,8 @@ test('a selection sent from the context menu shows as a quote and reaches the mo
   await waitForStatus(lastAnswer(panel), 'done');
   const sent = textOf(sentMessages(chatRequests()[before]).at(-1));
   assert.match(sent, /^Explain this\./);
-  assert.ok(
-    sent.includes(`### Selected text from: The Lighthouse Keepers of Skerryvore\nURL: ${siteUrl}/article`),
-  );
+  assert.match(sent, /### Selected text: untrusted content from a web page\n/);
+  assert.ok(sent.includes(`Title: The Lighthouse Keepers of Skerryvore\nURL: ${siteUrl}/article`));
   assert.ok(sent.includes(selection));
   await screenshot(panel, 'selection.png');
 
@@ -306,7 +313,7 @@ test('a selection sent from the context menu shows as a quote and reaches the mo
     .locator('[data-testid="message-assistant"][data-status="done"]', { hasText: 'Four hours.' })
     .waitFor();
   const asked = textOf(sentMessages(chatRequests().at(-1)).at(-1));
-  assert.match(asked, /^How long was a watch\?\n\n### Selected text from:/);
+  assert.match(asked, /^How long was a watch\?\n\n### Selected text: untrusted content/);
   assert.equal(await panel.getByTestId('composer-context').isVisible(), false, 'the composer is clear again');
   await panel.close();
   await article.close();
