@@ -262,6 +262,33 @@ test("the panel's CSP blocks remote loads that got past any sanitiser", { skip }
   await page.close();
 });
 
+test('the options page warns before a token goes unencrypted to another computer', { skip }, async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`chrome-extension://${browser.extensionId}/options.html`);
+  const warning = page.getByTestId('insecure-server-warning');
+  const serverUrl = page.getByTestId('server-url');
+  const token = page.getByTestId('token');
+  await serverUrl.fill('ws://chat.example.com/v1/ws');
+  await token.fill('');
+  assert.equal(await warning.isVisible(), false, 'no token, nothing to leak');
+  await token.fill('secret-token-123');
+  await warning.waitFor({ state: 'visible' });
+  assert.match((await warning.textContent()) ?? '', /not encrypted/);
+  for (const safe of ['wss://chat.example.com/v1/ws', 'ws://127.0.0.1:8787/v1/ws', 'chat.example.com']) {
+    await serverUrl.fill(safe);
+    await warning.waitFor({ state: 'hidden' });
+  }
+  await serverUrl.fill('http://chat.example.com');
+  await warning.waitFor({ state: 'visible' });
+  // An address typed without a scheme is saved as wss:// when it is not this computer.
+  await serverUrl.fill('chat.example.com:8443');
+  await page.getByTestId('save').click();
+  await page.locator('[data-testid="options-result"][data-kind="ok"]').waitFor();
+  assert.equal(await serverUrl.inputValue(), 'wss://chat.example.com:8443/v1/ws');
+  await page.close();
+  await browser.configureServer(backend.url);
+});
+
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {

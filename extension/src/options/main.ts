@@ -14,6 +14,7 @@ import {
   type PromptPreset,
   type Settings,
   saveSettings,
+  sendsTokenInClear,
 } from '../shared/settings.ts';
 
 const form = required<HTMLFormElement>('.options-form');
@@ -26,6 +27,12 @@ const systemPrompt = required<HTMLTextAreaElement>('[data-testid="system-prompt"
 const presetList = required<HTMLElement>('[data-testid="preset-list"]');
 const pageBudget = required<HTMLInputElement>('[data-testid="page-budget"]');
 const pageAccess = required<HTMLInputElement>('[data-testid="page-access"]');
+const insecureWarning = required<HTMLElement>('[data-testid="insecure-server-warning"]');
+
+/** Shown while the address and token as typed would send the token unencrypted to another computer. */
+function showInsecureWarning(): void {
+  insecureWarning.hidden = !sendsTokenInClear(serverUrl.value, token.value);
+}
 
 function presetRow(preset: PromptPreset): HTMLElement {
   const row = document.createElement('div');
@@ -160,6 +167,9 @@ async function main(): Promise<void> {
   presetList.replaceChildren(...presetsOf(settings).map(presetRow));
   pageBudget.value = String(settings.pageBudget);
   pageAccess.checked = await chrome.permissions.contains(allSitesPermission);
+  showInsecureWarning();
+  serverUrl.addEventListener('input', showInsecureWarning);
+  token.addEventListener('input', showInsecureWarning);
   required('[data-testid="preset-add"]').addEventListener('click', () => {
     const row = presetRow({ id: crypto.randomUUID(), name: '', text: '' });
     presetList.append(row);

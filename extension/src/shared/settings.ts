@@ -34,26 +34,47 @@ export const defaultSettings: Settings = {
 
 const settingKeys = Object.keys(defaultSettings) as (keyof Settings)[];
 
+/** This computer: localhost, 127.x.y.z or [::1] (a URL's `hostname`), where an unencrypted socket stays local. */
+export function isLocalHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
 /**
  * A server address as users type it, made into the gateway's socket URL: http(s) becomes ws(s),
- * a missing path becomes /v1/ws. Undefined when it cannot be a WebSocket URL.
+ * a missing path becomes /v1/ws. Without a scheme, wss:// unless the host is this computer: a plain
+ * socket to another host would carry the token in clear. Undefined when it cannot be a WebSocket URL.
  */
 export function normalizeServerUrl(input: string): string | undefined {
   let text = input.trim();
   if (!text) return undefined;
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) text = `ws://${text}`;
+  const schemeless = !/^[a-z][a-z0-9+.-]*:\/\//i.test(text);
+  if (schemeless) text = `ws://${text}`;
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     return undefined;
   }
+  if (schemeless && !isLocalHost(url.hostname)) url.protocol = 'wss:';
   if (url.protocol === 'http:') url.protocol = 'ws:';
   else if (url.protocol === 'https:') url.protocol = 'wss:';
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') return undefined;
   if (url.pathname === '/' || url.pathname === '') url.pathname = PROTOCOL_PATH;
   url.hash = '';
   return url.toString();
+}
+
+/**
+ * Whether saving these would send the token unencrypted over the network: a ws:// (or http://) server that
+ * is not this computer, with a token set. The options page warns; the user may still mean it (a LAN).
+ */
+export function sendsTokenInClear(serverUrl: string, token: string): boolean {
+  if (!token.trim()) return false;
+  const url = normalizeServerUrl(serverUrl);
+  if (!url) return false;
+  const parsed = new URL(url);
+  return parsed.protocol === 'ws:' && !isLocalHost(parsed.hostname);
 }
 
 /** The gateway's upload endpoint for a socket URL: same host, ws→http, wss→https, path /v1/files. */
