@@ -134,7 +134,7 @@ try {
       (process_) => `  ${process_.name.padEnd(width)} ${describe(process_)}`,
     ),
     '',
-    `Try: npm run chat -- --url ${stack.gateways[0]?.url ?? 'ws://…'} "hello"${env.AUTH_TOKENS ? ' --token <a token of AUTH_TOKENS>' : ''}`,
+    `Try: ${env.AUTH_TOKENS ? 'CHROME_PLUS_TOKEN=<a token of AUTH_TOKENS> ' : ''}npm run chat -- --url ${stack.gateways[0]?.url ?? 'ws://…'} "hello"`,
     'Ctrl-C stops everything.',
     '',
   ];

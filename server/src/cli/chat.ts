@@ -4,17 +4,21 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { CloseCode, parseServerFrame, reconnectCloseCodes, type ServerFrame } from '@chrome-plus/protocol';
 import { WebSocket } from 'ws';
+import { readHidden } from './read-hidden.ts';
 
 const usage = `usage: npm run chat -- [options] "your message"
 
 options:
   --url URL        gateway WebSocket URL (default: $CHROME_PLUS_URL or ws://127.0.0.1:8787/v1/ws)
-  --token TOKEN    access token (default: $CHROME_PLUS_TOKEN)
   --model ID       model id (default: the server's default)
   --system TEXT    a system prompt
   --models         list the server's models and exit
   --id ID          request id (default: a new UUID); sending an id again replays its answer
-  --quiet          print only the answer`;
+  --quiet          print only the answer
+
+The access token comes from $CHROME_PLUS_TOKEN; when the server asks for one and none is set, it is
+asked for on the terminal, without echo. (--token TOKEN still works but is deprecated: a token on the
+command line shows in \`ps\` and in your shell's history.)`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -36,7 +40,13 @@ if (values.help || (!values.models && text === '')) {
   process.exit(values.help ? 0 : 2);
 }
 const url = values.url ?? process.env.CHROME_PLUS_URL ?? 'ws://127.0.0.1:8787/v1/ws';
-const token = values.token ?? process.env.CHROME_PLUS_TOKEN;
+if (values.token !== undefined) {
+  console.error(
+    'warning: --token is deprecated: other users see it in `ps` and it stays in your shell history. ' +
+      'Set CHROME_PLUS_TOKEN instead, or leave both out to be asked for it.',
+  );
+}
+let token = values.token ?? (process.env.CHROME_PLUS_TOKEN?.trim() || undefined);
 const id = values.id ?? randomUUID();
 const dim = (line: string) => (process.stderr.isTTY ? `\x1b[2m${line}\x1b[0m` : line);
 const note = (line: string) => {
@@ -68,8 +78,17 @@ function connect(): void {
   });
   socket.on('close', (code, reason) => {
     if (code === CloseCode.unauthorized) {
+      // No token yet, and someone at a terminal: ask once, without echo, then connect again.
+      if (token === undefined && process.stdin.isTTY) {
+        void readHidden('token: ').then((typed) => {
+          if (!typed) process.exit(1);
+          token = typed;
+          connect();
+        });
+        return;
+      }
       console.error(
-        `the server refused the token (${reason.toString() || 'unauthorized'}): pass --token or set CHROME_PLUS_TOKEN`,
+        `the server refused the token (${reason.toString() || 'unauthorized'}): set CHROME_PLUS_TOKEN`,
       );
       process.exit(1);
     }
@@ -157,6 +176,8 @@ function handle(socket: WebSocket, frame: ServerFrame): void {
       finish(1);
       return;
     case 'error':
+      // A refused hello is told (or the token asked for) when the socket closes.
+      if (frame.code === 'unauthorized') return;
       console.error(`error (${frame.code}): ${frame.message}`);
       return;
     case 'pong':
