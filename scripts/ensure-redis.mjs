@@ -59,7 +59,7 @@ if (!has('redis-server')) {
   console.error(
     `No Redis answers at ${where}, and redis-server is not installed.\n` +
       'Install it (Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis),\n' +
-      'or run one in Docker (docker run -d -p 6379:6379 redis:7), or set REDIS_URL to a Redis you have.',
+      'or run one in Docker (docker run -d -p 127.0.0.1:6379:6379 redis:7), or set REDIS_URL to a Redis you have.',
   );
   process.exit(1);
 }

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   } catch (error) {
     console.error(
       `cannot reach Redis at ${config.redisUrl.replace(/\/\/[^@/]*@/, '//***@')}: ${(error as Error).message}\n` +
-        'Start one (e.g. `sudo apt-get install -y redis-server`, or `docker run -p 6379:6379 redis:7`), or set REDIS_URL.',
+        'Start one (e.g. `sudo apt-get install -y redis-server`, or `docker run -p 127.0.0.1:6379:6379 redis:7`), or set REDIS_URL.',
     );
     process.exit(1);
   }
