@@ -30,6 +30,7 @@ export interface Config {
   keyPrefix: string;
   /** token → user; empty means "no tokens": loopback only, hello needs no token. */
   tokens: Map<string, string>;
+  /** Origins allowed to connect or upload; undefined: only Chrome Plus's extension (gateway/origin.ts). */
   allowedOrigins: string[] | undefined;
   providers: ProviderConfig[];
   defaultModel: string;
