@@ -37,14 +37,20 @@ return 'new'
 `);
 
 const beginScript = defineScript(`
-local state = redis.call('HMGET', KEYS[1], 'terminal', 'cancel', 'seq')
-if state[3] == false then return {-3, 0, 0} end
-if state[1] == '1' then return {-1, 0, 0} end
+local state = redis.call('HMGET', KEYS[1], 'terminal', 'cancel', 'seq', 'handedBack')
+if state[3] == false then return {-3, 0, 0, 0} end
+if state[1] == '1' then return {-1, 0, 0, 0} end
 local starts = redis.call('HINCRBY', KEYS[1], 'starts', 1)
 redis.call('HSET', KEYS[1], 'attempt', ARGV[1], 'status', 'running')
 local cancelled = 0
 if state[2] == '1' then cancelled = 1 end
-return {cancelled, tonumber(state[3]), starts}
+return {cancelled, tonumber(state[3]), starts, tonumber(state[4] or '0')}
+`);
+
+// KEYS: meta. ARGV: token. Only the attempt that owns the request may say it handed it back in good order.
+const handBackScript = defineScript(`
+if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end
+return redis.call('HINCRBY', KEYS[1], 'handedBack', 1)
 `);
 
 // KEYS: meta, log. ARGV: token ('' = any writer, for terminal events of the gateway or the sweeper), body JSON,
@@ -99,7 +105,14 @@ export type SubmitResult = { created: true } | { created: false; status: string;
 export type BeginResult =
   | { kind: 'missing' }
   | { kind: 'terminal' }
-  | { kind: 'started'; cancelRequested: boolean; seq: number; starts: number };
+  | {
+      kind: 'started';
+      cancelRequested: boolean;
+      seq: number;
+      starts: number;
+      /** Earlier attempts that ended without writing a terminal event, and without handing the job back: crashes. */
+      interrupted: number;
+    };
 
 export interface GenerationLogOptions {
   redis: Redis;
@@ -164,10 +177,26 @@ export function createGenerationLog(options: GenerationLogOptions) {
 
     /** Starts an attempt: records its fencing token, so that any earlier attempt can no longer write. */
     async begin(key: string, token: string): Promise<BeginResult> {
-      const [code, seq, starts] = (await beginScript.run(redis, [keys.meta(key)], [token])) as number[];
+      const [code, seq, starts, handedBack] = (await beginScript.run(
+        redis,
+        [keys.meta(key)],
+        [token],
+      )) as number[];
       if (code === AppendRefused.missing) return { kind: 'missing' };
       if (code === AppendRefused.terminal) return { kind: 'terminal' };
-      return { kind: 'started', cancelRequested: code === 1, seq: seq ?? 0, starts: starts ?? 1 };
+      const begun = starts ?? 1;
+      return {
+        kind: 'started',
+        cancelRequested: code === 1,
+        seq: seq ?? 0,
+        starts: begun,
+        interrupted: begun - 1 - (handedBack ?? 0),
+      };
+    },
+
+    /** Records that the attempt `token` gave its job back to the queue on shutdown: that start was no crash. */
+    async handBack(key: string, token: string): Promise<boolean> {
+      return Number(await handBackScript.run(redis, [keys.meta(key)], [token])) > 0;
     },
 
     /** Appends a non-terminal event as the attempt `token`. Returns the new seq, or an AppendRefused code. */

@@ -16,8 +16,11 @@ export interface GenerateOptions {
   logger: Logger;
   timeouts: { totalMs: number; queueWaitMs: number };
   retries: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
-  /** A request whose worker died this many times ends with a retryable error instead of starting again. */
-  maxStarts: number;
+  /**
+   * A request whose earlier attempts stopped their worker this many times (crashed or killed it, not handed back
+   * in good order) ends with an error instead of starting again: a poison request must not take worker after worker.
+   */
+  maxInterruptions: number;
   coalesce: { maxDelayMs: number; maxChars: number };
   /** Turns the job's messages into what the model takes (attachments); may throw a ProviderError-like refusal. */
   prepareMessages?(job: ChatJob, vision: boolean, signal: AbortSignal): Promise<ProviderMessage[]>;
@@ -45,6 +48,8 @@ export interface Attempt {
   /** Resolves when the job is finished (terminal event written, or someone else's). Rejects with AttemptAbandoned. */
   done: Promise<void>;
   stop(reason: StopReason): void;
+  /** Records that this attempt's job goes back to the queue in good order (shutdown), so it counts as no crash. */
+  handBack(): Promise<boolean>;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -59,10 +64,12 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function toProviderError(error: unknown): ProviderError {
+/** A ProviderError as it is; anything else is our own failure: logged whole, told to the client by reference. */
+function toProviderError(error: unknown, logger: Logger, key: string): ProviderError {
   if (error instanceof ProviderError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new ProviderError('internal', `internal error while generating: ${message}`, {
+  const ref = randomUUID().slice(0, 8);
+  logger.error({ err: error, key, ref }, 'internal error while generating');
+  return new ProviderError('internal', `internal error while generating; try again (ref ${ref})`, {
     retryable: true,
     cause: error,
   });
@@ -88,12 +95,16 @@ export function startAttempt(job: ChatJob, queuedAt: number, options: GenerateOp
       await finish({ type: 'chat.cancelled' });
       return;
     }
-    if (begun.starts > options.maxStarts) {
+    if (begun.interrupted >= options.maxInterruptions) {
+      logger.error(
+        { key, interrupted: begun.interrupted },
+        'a request stopped its workers: not started again',
+      );
       await finish(
         errorBody(
           'internal',
-          `the request was interrupted ${begun.starts - 1} times (workers stopped); try again`,
-          true,
+          `this request stopped its worker ${begun.interrupted} times (a crash or a kill) and was not started again; if it happens again, tell the server's administrator`,
+          false,
         ),
       );
       return;
@@ -126,7 +137,7 @@ export function startAttempt(job: ChatJob, queuedAt: number, options: GenerateOp
         : job.messages.map((message) => ({ role: message.role, content: message.content }));
     } catch (error) {
       if (controller.signal.aborted) return stopped();
-      const failure = toProviderError(error);
+      const failure = toProviderError(error, logger, key);
       await finish(errorBody(failure.code, failure.message, failure.retryable));
       return;
     }
@@ -189,7 +200,7 @@ export function startAttempt(job: ChatJob, queuedAt: number, options: GenerateOp
           coalescer.discard();
           return stopped();
         }
-        const failure = toProviderError(error);
+        const failure = toProviderError(error, logger, key);
         options.hooks?.providerFailed?.(failure.code);
         // Text already shown cannot be taken back by a silent retry: only retry before the first token.
         if (!wroteText && shouldRetry(failure, attempt, options.retries.maxAttempts)) {
@@ -241,5 +252,6 @@ export function startAttempt(job: ChatJob, queuedAt: number, options: GenerateOp
       stopReason ??= reason;
       controller.abort();
     },
+    handBack: () => log.handBack(key, token),
   };
 }

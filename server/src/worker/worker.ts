@@ -85,6 +85,7 @@ export async function startChatWorker(options: ChatWorkerOptions): Promise<ChatW
     } catch (error) {
       if (error instanceof AttemptAbandoned && closing && token !== undefined) {
         // Shutting down: hand the job back; the next attempt appends chat.restart and starts over.
+        await attempt.handBack();
         await job.moveToDelayed(Date.now(), token);
         options.hooks?.jobEnded?.(job, 'handed-back');
         throw new DelayedError();
@@ -114,8 +115,8 @@ export async function startChatWorker(options: ChatWorkerOptions): Promise<ChatW
     concurrency: options.concurrency,
     lockDuration: options.lockDurationMs,
     stalledInterval: Math.max(250, Math.floor(options.lockDurationMs / 2)),
-    // Restarts after a crash are counted by our own fencing (maxStarts); BullMQ should not give up first.
-    maxStalledCount: options.maxStarts + 1,
+    // Restarts after a crash are counted by our own fencing (maxInterruptions); BullMQ should not give up first.
+    maxStalledCount: options.maxInterruptions + 1,
     autorun: true,
   });
   worker.on('error', (error) => logger.warn({ err: error }, 'worker connection error'));
