@@ -1,11 +1,13 @@
 // Wires a role (gateway, worker, or both) from a config: connections, log, queue, providers. Used by main and tests.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
 import type { Config } from './config.ts';
+import { type AttachmentLimits, checkFiles } from './files/attachment-policy.ts';
 import { createFileStore } from './files/file-store.ts';
 import { createMessagePreparer } from './files/prepare-messages.ts';
 import { createUploadRoute } from './files/upload-route.ts';
-import { createAuthenticator } from './gateway/auth.ts';
+import { bearerToken, createAuthenticator } from './gateway/auth.ts';
 import { type Gateway, startGateway } from './gateway/gateway.ts';
 import { createOriginCheck } from './gateway/origin.ts';
 import { createKeys, QUEUE_NAME } from './generations/keys.ts';
@@ -73,7 +75,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   const queue = new Queue(QUEUE_NAME, {
     connection: redis,
     prefix: keys.queuePrefix,
-    defaultJobOptions: { removeOnComplete: true, removeOnFail: { age: 3600, count: 1000 }, attempts: 1 },
+    // A failed job's data is a whole conversation: not kept. Its request's log holds the error, the logs the cause.
+    defaultJobOptions: { removeOnComplete: true, removeOnFail: true, attempts: 1 },
   });
   queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
   metrics.watchQueue(queue);
@@ -85,6 +88,31 @@ export async function startApp(options: AppOptions): Promise<App> {
     maxUserFiles: config.files.maxUserFiles,
     maxUserUploads: config.files.maxUserUploads,
   });
+  const attachmentLimits: AttachmentLimits = {
+    refs: config.limits.attachmentRefs,
+    files: config.limits.attachmentFiles,
+    imageBytes: config.limits.imageBytesPerRequest,
+  };
+  // /metrics says who uses the server and how much: open only where the server is (no tokens: loopback only).
+  const metricsReader =
+    config.metricsToken === undefined
+      ? undefined
+      : createAuthenticator(new Map([[config.metricsToken, 'metrics']]));
+  async function serveMetrics(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (config.tokens.size > 0 || metricsReader !== undefined) {
+      if (metricsReader === undefined) {
+        response.writeHead(403, { 'content-type': 'text/plain' }).end('set METRICS_TOKEN to read /metrics\n');
+        return;
+      }
+      if (metricsReader(bearerToken(request.headers.authorization)) === undefined) {
+        response
+          .writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' })
+          .end('/metrics needs Authorization: Bearer <METRICS_TOKEN>\n');
+        return;
+      }
+    }
+    await metrics.serve(response);
+  }
   const stopSweeper = startSweeper({ log, queue, logger, intervalMs: options.sweepIntervalMs ?? 2_000 });
 
   let worker: ChatWorker | undefined;
@@ -101,7 +129,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       logger,
       concurrency: config.workerConcurrency,
       lockDurationMs: config.lockDurationMs,
-      maxStarts: 3,
+      maxInterruptions: 2,
       timeouts: config.timeouts,
       retries: config.retries,
       coalesce: options.coalesce ?? { maxDelayMs: 0, maxChars: 2048 },
@@ -114,6 +142,8 @@ export async function startApp(options: AppOptions): Promise<App> {
           concurrency: config.files.extractConcurrency,
         },
         maxCharsPerFile: config.files.maxCharsPerFile,
+        maxCharsPerRequest: config.limits.attachmentCharsPerRequest,
+        attachments: attachmentLimits,
       }),
     });
     metrics.watchWorker(worker);
@@ -135,7 +165,7 @@ export async function startApp(options: AppOptions): Promise<App> {
           )),
         accepting: !closing,
       }),
-      metrics: (response) => metrics.serve(response),
+      metrics: (response, request) => serveMetrics(request, response),
     });
   }
 
@@ -167,27 +197,21 @@ export async function startApp(options: AppOptions): Promise<App> {
       heartbeatMs: config.heartbeatMs,
       stuckMs: config.slowReaderCloseMs,
       limits: config.limits,
+      attachmentLimits,
+      loginMaxFailures: config.limits.loginFailures,
+      trustProxy: config.trustProxy,
       timeouts: config.timeouts,
       routes: async (request, response) => {
         if (await uploads(request, response)) return true;
         if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') return false;
-        await metrics.serve(response);
+        await serveMetrics(request, response);
         return true;
       },
       sessionExtras: {
         hooks: metrics.sessionHooks,
-        checkAttachments: async (user, frame) => {
-          for (const message of frame.messages) {
-            for (const attachment of message.attachments ?? []) {
-              if ((await files.get(attachment.fileId, user)) === undefined) {
-                return {
-                  code: 'not_found',
-                  message: `no file "${attachment.fileId}" (unknown, expired, or not yours)`,
-                };
-              }
-            }
-          }
-          return undefined;
+        checkFiles: async (user, fileIds) => {
+          const checked = await checkFiles(files, user, fileIds, attachmentLimits);
+          return 'code' in checked ? checked : undefined;
         },
       },
       onSocketCount: (count) => metrics.socketCount(count),

@@ -44,7 +44,23 @@ export interface Config {
     maxUploadBytes: number;
     /** Sockets one user may hold open on one gateway. */
     socketsPerUser: number;
+    /** Frames (and their bytes) a socket may have waiting to be handled before the gateway stops reading it. */
+    pendingFrames: number;
+    pendingBytes: number;
+    /** Attachment references in one request (every message counted), and distinct files among them. */
+    attachmentRefs: number;
+    attachmentFiles: number;
+    /** Characters of attached files' text one request may put in the prompt. */
+    attachmentCharsPerRequest: number;
+    /** Bytes of images one request may pass to a vision model. */
+    imageBytesPerRequest: number;
+    /** Failed sign-ins from one address before it must wait. */
+    loginFailures: number;
   };
+  /** Bearer token /metrics asks for; without it, /metrics is served only when no AUTH_TOKENS are set. */
+  metricsToken: string | undefined;
+  /** Trust the last X-Forwarded-For entry as the client's address (behind a proxy that sets it). */
+  trustProxy: boolean;
   timeouts: {
     connectMs: number;
     idleMs: number;
@@ -123,6 +139,20 @@ function modelList(env: Env, name: string, fallback: string[], reasoningIds: str
       throw new ConfigError(`${name} has an invalid model id "${id}"`);
   }
   return ids.map((id) => ({ id, reasoning: reasoningIds.includes(id), vision: visionIds.includes(id) }));
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined || ['0', 'false', 'off', 'no'].includes(raw)) return false;
+  if (['1', 'true', 'on', 'yes'].includes(raw)) return true;
+  throw new ConfigError(`${name} must be on or off (got "${raw}")`);
+}
+
+function metricsToken(env: Env): string | undefined {
+  const token = read(env, 'METRICS_TOKEN');
+  if (token !== undefined && token.length < 16)
+    throw new ConfigError('METRICS_TOKEN must have at least 16 characters');
+  return token;
 }
 
 export function parseTokens(raw: string | undefined): Map<string, string> {
@@ -245,7 +275,16 @@ export function loadConfig(env: Env = process.env): Config {
       framesPerSecond: integer(env, 'MAX_FRAMES_PER_SECOND', 50, 1, 100_000),
       socketsPerUser: integer(env, 'MAX_SOCKETS_PER_USER', 32, 1, 100_000),
       maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 10 * 1_048_576, 1024, 1024 * 1_048_576),
+      pendingFrames: integer(env, 'MAX_PENDING_FRAMES', 8, 1, 10_000),
+      pendingBytes: integer(env, 'MAX_PENDING_BYTES', 2 * 1_048_576, 1024, 1024 * 1_048_576),
+      attachmentRefs: integer(env, 'MAX_ATTACHMENTS_PER_REQUEST', 64, 0, 100_000),
+      attachmentFiles: integer(env, 'MAX_FILES_PER_REQUEST', 32, 0, 10_000),
+      attachmentCharsPerRequest: integer(env, 'ATTACHMENT_MAX_CHARS_PER_REQUEST', 300_000, 100, 100_000_000),
+      imageBytesPerRequest: integer(env, 'MAX_IMAGE_BYTES_PER_REQUEST', 20 * 1_048_576, 0, 1024 * 1_048_576),
+      loginFailures: integer(env, 'LOGIN_MAX_FAILURES', 10, 1, 1_000_000),
     },
+    metricsToken: metricsToken(env),
+    trustProxy: flag(env, 'TRUST_PROXY'),
     timeouts: {
       connectMs: integer(env, 'PROVIDER_CONNECT_TIMEOUT_MS', 15_000, 100, 600_000),
       idleMs: integer(env, 'PROVIDER_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),

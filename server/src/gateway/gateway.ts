@@ -5,6 +5,7 @@ import { CloseCode, PROTOCOL_PATH } from '@chrome-plus/protocol';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { AttachmentLimits } from '../files/attachment-policy.ts';
 import type { Keys } from '../generations/keys.ts';
 import type { GenerationLog } from '../generations/log.ts';
 import { listen } from '../http/listen.ts';
@@ -13,6 +14,7 @@ import type { Providers } from '../providers/registry.ts';
 import { createAuthenticator } from './auth.ts';
 import { createFollower, type Follower } from './follower.ts';
 import { createAdmission, createUserSockets } from './limits.ts';
+import { clientAddress, createLoginThrottle } from './login-throttle.ts';
 import { createOriginCheck } from './origin.ts';
 import { type SessionContext, startSession } from './session.ts';
 
@@ -32,12 +34,17 @@ export interface GatewayOptions {
   allowedOrigins: string[] | undefined;
   heartbeatMs: number;
   limits: SessionContext['limits'];
+  attachmentLimits: AttachmentLimits;
+  /** Failed sign-ins in a row from one address before it must wait (default 10). */
+  loginMaxFailures?: number;
+  /** Take the client's address from the last X-Forwarded-For entry (behind a proxy that sets it). */
+  trustProxy?: boolean;
   timeouts: SessionContext['timeouts'];
   highWaterBytes?: number;
   stuckMs?: number;
   /** Extra HTTP routes (uploads, metrics); return true when handled. */
   routes?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
-  sessionExtras?: Pick<SessionContext, 'checkAttachments' | 'hooks'>;
+  sessionExtras?: Pick<SessionContext, 'checkFiles' | 'hooks'>;
   onSocketCount?: (count: number) => void;
   /** A live event went to a socket; `appendedAt` is its append time (epoch ms), for the delivery-latency metric. */
   onDelivered?: (appendedAt: number) => void;
@@ -106,6 +113,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     heartbeatMs: options.heartbeatMs,
     limits: options.limits,
+    attachmentLimits: options.attachmentLimits,
+    loginThrottle: createLoginThrottle({ maxFailures: options.loginMaxFailures ?? 10 }),
     userSockets: createUserSockets(options.limits.socketsPerUser),
     timeouts: options.timeouts,
     highWaterBytes: options.highWaterBytes ?? 1_048_576,
@@ -118,7 +127,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxPayload: options.limits.maxFrameBytes,
     perMessageDeflate: false,
   });
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, address: string) => {
     options.onSocketCount?.(wss.clients.size);
     const stopKeepAlive = handleKeepAlive(socket, options.heartbeatMs);
     socket.on('close', () => {
@@ -126,7 +135,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       options.onSocketCount?.(wss.clients.size);
     });
     socket.on('error', (error) => logger.debug({ err: error }, 'socket error'));
-    startSession(socket, context);
+    startSession(socket, context, address);
   });
 
   const server = createServer(async (request, response) => {
@@ -174,7 +183,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       logger.info({ origin }, 'refused an upgrade from a disallowed origin');
       return abortHandshake(socket, 403, 'Forbidden');
     }
-    wss.handleUpgrade(request, socket, head, (webSocket) => wss.emit('connection', webSocket, request));
+    const address = clientAddress(
+      request.socket.remoteAddress,
+      request.headers['x-forwarded-for'],
+      options.trustProxy ?? false,
+    );
+    wss.handleUpgrade(request, socket, head, (webSocket) => wss.emit('connection', webSocket, address));
   });
 
   const port = await listen(server, options.port, options.host);

@@ -1,4 +1,5 @@
 // One client socket's life: hello, frame validation and limits, and the chat operations on its requests.
+import { randomUUID } from 'node:crypto';
 import {
   type ChatCancelFrame,
   type ChatResumeFrame,
@@ -11,6 +12,7 @@ import {
 } from '@chrome-plus/protocol';
 import type { Queue } from 'bullmq';
 import type { WebSocket } from 'ws';
+import { type AttachmentLimits, attachedFiles, type Refusal } from '../files/attachment-policy.ts';
 import { requestKey } from '../generations/keys.ts';
 import type { GenerationLog } from '../generations/log.ts';
 import type { ChatJob } from '../jobs.ts';
@@ -18,6 +20,7 @@ import type { Logger } from '../logger.ts';
 import type { Providers } from '../providers/registry.ts';
 import type { Follower, Watch } from './follower.ts';
 import { type AdmissionControl, createFrameBudget, type UserSockets } from './limits.ts';
+import type { LoginThrottle } from './login-throttle.ts';
 
 export interface SessionContext {
   serverName: string;
@@ -37,17 +40,19 @@ export interface SessionContext {
     concurrentGenerations: number;
     maxUploadBytes: number;
     socketsPerUser: number;
+    /** Frames, and their bytes, waiting to be handled before the gateway stops reading the socket. */
+    pendingFrames: number;
+    pendingBytes: number;
   };
+  attachmentLimits: AttachmentLimits;
+  loginThrottle: LoginThrottle;
   /** Counts each user's sockets on this gateway. */
   userSockets: UserSockets;
   timeouts: { queueWaitMs: number; totalMs: number };
   /** Send buffer above which delivery to this socket pauses. */
   highWaterBytes: number;
-  /** Checks a message's attachments before the request is accepted; returns a refusal or undefined. */
-  checkAttachments?(
-    user: string,
-    frame: ChatSendFrame,
-  ): Promise<{ code: ErrorCode; message: string } | undefined>;
+  /** Checks that the files a request attaches exist and are the user's; returns a refusal or undefined. */
+  checkFiles?(user: string, fileIds: string[]): Promise<Refusal | undefined>;
   hooks?: SessionHooks;
 }
 
@@ -66,7 +71,8 @@ const ENDED_REMEMBERED = 64;
 /** A client that keeps flooding after being told is disconnected. */
 const FLOOD_CLOSE_AFTER = 200;
 
-export function startSession(socket: WebSocket, context: SessionContext): void {
+/** `address`: the client's address, for the sign-in throttle. */
+export function startSession(socket: WebSocket, context: SessionContext, address = 'unknown'): void {
   const { log, logger } = context;
   let user: string | undefined;
   const watches = new Map<string, Watch>();
@@ -77,6 +83,8 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
   let lastFloodError = 0;
   // Frames are handled one after another, so that a cancel cannot overtake the send it cancels.
   let queue: Promise<void> = Promise.resolve();
+  let pendingFrames = 0;
+  let pendingBytes = 0;
 
   const helloTimer = setTimeout(() => {
     if (user === undefined) socket.close(CloseCode.helloTimeout, 'no hello in time');
@@ -137,6 +145,12 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
     const sentAt = Date.now();
     const model = frame.model ?? context.defaultModel;
     const key = requestKey(owner, frame.id);
+    // The cheap checks first: counting attachments costs no Redis call.
+    const attached = attachedFiles(frame.messages, context.attachmentLimits);
+    if ('code' in attached) {
+      context.hooks?.requestRefused?.(attached.code);
+      return refuse(attached.code, attached.message, frame.id);
+    }
     const existing = await log.state(key);
     if (existing !== undefined) {
       // The first send wins: a repeat is a resume from the start.
@@ -152,13 +166,6 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
         frame.id,
       );
     }
-    if (context.checkAttachments !== undefined) {
-      const refusal = await context.checkAttachments(owner, frame);
-      if (refusal !== undefined) {
-        context.hooks?.requestRefused?.(refusal.code);
-        return refuse(refusal.code, refusal.message, frame.id);
-      }
-    }
     const now = Date.now();
     // The user's slot is held at most for the whole life of a request; the request itself must be started by a
     // worker within the queue wait (the worker then moves its deadline to the end of the generation).
@@ -167,6 +174,15 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
     if (!admission.ok) {
       context.hooks?.requestRefused?.('rate_limited');
       return refuse('rate_limited', `rate limited: ${admission.message}`, frame.id, admission.retryAfterMs);
+    }
+    // Looking the files up costs a Redis call each: only for a request the limits admitted.
+    if (attached.fileIds.length > 0 && context.checkFiles !== undefined) {
+      const refusal = await context.checkFiles(owner, attached.fileIds);
+      if (refusal !== undefined) {
+        await context.admission.release(owner, key);
+        context.hooks?.requestRefused?.(refusal.code);
+        return refuse(refusal.code, refusal.message, frame.id);
+      }
     }
     const claim = await log.submit(key, { user: owner, id: frame.id, model });
     if (!claim.created) {
@@ -205,6 +221,10 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
     if (state.terminal && !state.logExists) {
       return refuse('expired', `request "${id}" ended too long ago: its answer is no longer kept`, id);
     }
+    if (after > state.seq) {
+      // Nothing past the end will ever come for a finished request, and a running one never skips seqs.
+      return refuse('bad_request', `request "${id}" has no event ${after}: its last is ${state.seq}`, id);
+    }
     watch(key, id, after);
   }
 
@@ -239,8 +259,21 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
         socket.close(CloseCode.unauthorized, 'hello first');
         return;
       }
+      const waitMs = context.loginThrottle.waitMs(address);
+      if (waitMs > 0) {
+        // The token is not even looked at: a guesser learns nothing while it waits.
+        refuse(
+          'rate_limited',
+          'too many failed sign-ins from this address: wait, then try again',
+          undefined,
+          waitMs,
+        );
+        socket.close(CloseCode.overloaded, 'too many failed sign-ins');
+        return;
+      }
       const authenticated = context.authenticate(parsed.frame.token);
       if (authenticated === undefined) {
+        context.loginThrottle.failed(address);
         refuse('unauthorized', 'the token is missing or not valid');
         socket.close(CloseCode.unauthorized, 'unauthorized');
         return;
@@ -330,11 +363,30 @@ export function startSession(socket: WebSocket, context: SessionContext): void {
       : Array.isArray(data)
         ? Buffer.concat(data).toString('utf8')
         : Buffer.from(data).toString('utf8');
+    pendingFrames++;
+    pendingBytes += text.length;
+    // Backpressure: stop reading the socket while its frames wait; TCP holds the rest at the client's end. Frames
+    // already read still arrive (the rest of one network read, at most one frame more than maxPayload), so what
+    // waits in memory stays within pendingBytes + 64 KiB + maxFrameBytes per socket, and nothing is dropped.
+    if (pendingFrames >= context.limits.pendingFrames || pendingBytes >= context.limits.pendingBytes)
+      socket.pause();
     queue = queue
       .then(() => handle(text))
       .catch((error: unknown) => {
-        logger.error({ err: error, user }, 'handling a frame failed');
-        refuse('internal', 'the gateway could not handle this frame; try again');
+        // The cause stays in our logs; the client gets a reference to quote, never our internals.
+        const ref = randomUUID().slice(0, 8);
+        logger.error({ err: error, user, ref }, 'handling a frame failed');
+        refuse('internal', `the gateway could not handle this frame; try again (ref ${ref})`);
+      })
+      .finally(() => {
+        pendingFrames--;
+        pendingBytes -= text.length;
+        if (
+          socket.isPaused &&
+          pendingFrames < context.limits.pendingFrames &&
+          pendingBytes < context.limits.pendingBytes
+        )
+          socket.resume();
       });
   });
 

@@ -1,5 +1,5 @@
 // A small HTTP server for a role without one of its own (the worker): /healthz, /readyz and /metrics.
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
 import { listen } from './listen.ts';
 
@@ -10,7 +10,7 @@ export interface HealthServerOptions {
   /** Whether the process can do its work now: its dependencies answer and it is not shutting down. */
   readiness(): Promise<Record<string, boolean>>;
   /** Answers GET /metrics; none: 404. */
-  metrics?(response: ServerResponse): Promise<void>;
+  metrics?(response: ServerResponse, request: IncomingMessage): Promise<void>;
 }
 
 export interface HealthServer {
@@ -36,7 +36,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
         return;
       }
       if (request.method === 'GET' && path === '/metrics' && options.metrics !== undefined) {
-        await options.metrics(response);
+        await options.metrics(response, request);
         return;
       }
       response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}');
