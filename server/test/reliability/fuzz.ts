@@ -107,7 +107,7 @@ function randomValue(random: Random, depth: number): unknown {
 }
 
 function validFrame(random: Random): Record<string, unknown> {
-  switch (random.integer(0, 5)) {
+  switch (random.integer(0, 8)) {
     case 0:
       return { type: 'ping', t: random.integer(0, 1_000_000) };
     case 1:
@@ -125,6 +125,32 @@ function validFrame(random: Random): Record<string, unknown> {
       return { type: 'chat.resume', id: randomId(random), after: random.integer(0, 20) };
     case 4:
       return { type: 'chat.cancel', id: randomId(random) };
+    case 6: {
+      // One file named again and again: the amplification the per-request attachment caps refuse.
+      const fileId = `f_${randomString(random, 22).replace(/[^A-Za-z0-9_-]/g, 'a')}`;
+      const attachments = Array.from({ length: random.integer(1, 16) }, () => ({ fileId }));
+      return {
+        type: 'chat.send',
+        id: randomId(random),
+        messages: Array.from({ length: random.integer(1, 300) }, () => ({
+          role: 'user',
+          content: 'x',
+          attachments,
+        })),
+      };
+    }
+    case 7:
+      return {
+        type: 'chat.send',
+        id: randomId(random),
+        messages: Array.from({ length: random.integer(500, 1_000) }, (_, index) => ({
+          role: index % 2 === 0 ? 'user' : 'assistant',
+          content: randomString(random, 20),
+        })),
+      };
+    case 8:
+      // A resume past the end of any log: refused, never a watch that waits forever.
+      return { type: 'chat.resume', id: randomId(random), after: random.integer(1_000, 2 ** 31) };
     default:
       return { type: 'hello', token: randomString(random, 20) };
   }
@@ -359,6 +385,9 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
       MAX_FRAMES_PER_SECOND: '2000',
       RATE_LIMIT_PER_MINUTE: '600',
       MAX_CONCURRENT_GENERATIONS: '8',
+      // Mutated hellos are wrong tokens from 127.0.0.1, as every lane is: the sign-in throttle would end the run.
+      // It has a scenario of its own (security.ts); this one is about frames.
+      LOGIN_MAX_FAILURES: '1000000',
     },
     users: ['fuzzer', 'healthy'],
   });

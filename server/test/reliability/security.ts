@@ -18,8 +18,8 @@ function check(checks: Check[], name: string, expected: string, observed: string
   checks.push({ name, expected, observed, ok: expected === observed });
 }
 
-async function closeCodeOf(url: string, hello: unknown): Promise<string> {
-  const client = await TestClient.connect(url);
+async function closeCodeOf(url: string, hello: unknown, headers?: Record<string, string>): Promise<string> {
+  const client = await TestClient.connect(url, headers === undefined ? {} : { headers });
   client.send(hello);
   const { code } = await client.closed;
   const codes = client.frames.map((frame) => (frame.type === 'error' ? frame.code : frame.type)).join(',');
@@ -51,7 +51,8 @@ export async function securityChecks(): Promise<{ checks: Check[]; leaks: string
   const stage = await createStage('security', {
     users: ['ann', 'ben'],
     logLevel: 'debug',
-    env: { ALLOWED_ORIGINS: 'chrome-extension://abcdefghijklmnopabcdefghijklmnop' },
+    // TRUST_PROXY: the sign-in throttle's checks play clients at other addresses through X-Forwarded-For.
+    env: { ALLOWED_ORIGINS: 'chrome-extension://abcdefghijklmnopabcdefghijklmnop', TRUST_PROXY: 'on' },
   });
   const ann = stage.users[0]!;
   const ben = stage.users[1]!;
@@ -170,6 +171,52 @@ export async function securityChecks(): Promise<{ checks: Check[]; leaks: string
     );
     await annClient.next((frame) => frame.type === 'chat.error' && frame.id === 'steal-file', 20_000);
     check(checks, "another user's fileId in a message", 'not_found', errorOf(annClient.frames, 'steal-file'));
+
+    // A finished request's log ends at its terminal event: nothing past it will ever come.
+    const lastSeq = annEvents.at(-1)?.type === 'chat.done' ? (annEvents.at(-1) as { seq: number }).seq : 0;
+    const from = annClient.frames.length;
+    annClient.send({ type: 'chat.resume', id: 'shared-id', after: lastSeq + 5 });
+    await annClient.next((frame) => frame.type === 'chat.error' && frame.id === 'shared-id', 10_000, from);
+    check(
+      checks,
+      'a resume past the end of the log',
+      'bad_request',
+      errorOf(annClient.frames.slice(from), 'shared-id'),
+    );
+
+    // Guessing tokens from one address: after LOGIN_MAX_FAILURES (10) failures even the right token waits there.
+    const guesser = { 'X-Forwarded-For': '203.0.113.7' };
+    const guesses: string[] = [];
+    for (let guess = 0; guess < 10; guess++) {
+      guesses.push(
+        await closeCodeOf(gatewayTwo.url, { type: 'hello', token: `guess-${guess}-xxxx` }, guesser),
+      );
+    }
+    check(
+      checks,
+      'ten wrong tokens from one address',
+      'unauthorized 4401',
+      [...new Set(guesses)].join(' | '),
+    );
+    check(
+      checks,
+      'the right token from that address, right after',
+      'rate_limited 1013',
+      await closeCodeOf(gatewayTwo.url, { type: 'hello', token: ann.token }, guesser),
+    );
+    const elsewhere = await TestClient.connect(gatewayTwo.url, {
+      headers: { 'X-Forwarded-For': '203.0.113.8' },
+    });
+    elsewhere.send({ type: 'hello', token: ann.token });
+    check(
+      checks,
+      'the right token from another address',
+      'welcome',
+      (await elsewhere.next((frame) => frame.type === 'welcome' || frame.type === 'error')).type,
+    );
+    elsewhere.close();
+    const metrics = await fetch(`http://127.0.0.1:${gatewayOne.port}/metrics`);
+    check(checks, '/metrics with tokens set and no METRICS_TOKEN', '403', String(metrics.status));
 
     frames.push(...benClient.frames, ...annClient.frames);
     benClient.close();
