@@ -9,6 +9,7 @@ import { createMessagePreparer } from './files/prepare-messages.ts';
 import { createUploadRoute } from './files/upload-route.ts';
 import { bearerToken, createAuthenticator } from './gateway/auth.ts';
 import { type Gateway, startGateway } from './gateway/gateway.ts';
+import { createLoginThrottle } from './gateway/login-throttle.ts';
 import { createOriginCheck } from './gateway/origin.ts';
 import { createKeys, QUEUE_NAME } from './generations/keys.ts';
 import { createGenerationLog } from './generations/log.ts';
@@ -171,10 +172,14 @@ export async function startApp(options: AppOptions): Promise<App> {
 
   let gateway: Gateway | undefined;
   if (role === 'gateway' || role === 'all') {
+    // One count of failed sign-ins per address, for sockets and uploads alike.
+    const loginThrottle = createLoginThrottle({ maxFailures: config.limits.loginFailures });
     const uploads = createUploadRoute({
       store: files,
       authenticate: createAuthenticator(config.tokens),
       isOriginAllowed: createOriginCheck(config.allowedOrigins),
+      loginThrottle,
+      trustProxy: config.trustProxy,
       maxUploadBytes: config.limits.maxUploadBytes,
       logger,
     });
@@ -198,7 +203,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       stuckMs: config.slowReaderCloseMs,
       limits: config.limits,
       attachmentLimits,
-      loginMaxFailures: config.limits.loginFailures,
+      loginThrottle,
       trustProxy: config.trustProxy,
       timeouts: config.timeouts,
       routes: async (request, response) => {

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FILES_PATH } from '@chrome-plus/protocol';
 import busboy from 'busboy';
 import { bearerToken } from '../gateway/auth.ts';
+import { clientAddress, type LoginThrottle } from '../gateway/login-throttle.ts';
 import type { Logger } from '../logger.ts';
 import type { FileStore, Refusal } from './file-store.ts';
 import { detectFileType, type FileType } from './file-types.ts';
@@ -11,6 +12,9 @@ export interface UploadRouteOptions {
   store: FileStore;
   authenticate(token: string | undefined): string | undefined;
   isOriginAllowed(origin: string | undefined): boolean;
+  /** Failed sign-ins per address, shared with the sockets' hello. */
+  loginThrottle?: LoginThrottle;
+  trustProxy?: boolean;
   maxUploadBytes: number;
   logger: Logger;
   onUpload?(outcome: 'stored' | 'refused'): void;
@@ -60,8 +64,22 @@ export function createUploadRoute(options: UploadRouteOptions) {
       send(response, 405, refusal('bad_request', 'use POST'), { ...cors, allow: 'POST, OPTIONS' });
       return true;
     }
+    const address = clientAddress(
+      request.socket.remoteAddress,
+      request.headers['x-forwarded-for'],
+      options.trustProxy ?? false,
+    );
+    const waitMs = options.loginThrottle?.waitMs(address) ?? 0;
+    if (waitMs > 0) {
+      send(response, 429, refusal('rate_limited', 'too many failed sign-ins from this address: wait'), {
+        ...cors,
+        'retry-after': String(Math.ceil(waitMs / 1000)),
+      });
+      return true;
+    }
     const user = options.authenticate(bearerToken(request.headers.authorization));
     if (user === undefined) {
+      options.loginThrottle?.failed(address);
       send(
         response,
         401,

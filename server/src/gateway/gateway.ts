@@ -14,7 +14,7 @@ import type { Providers } from '../providers/registry.ts';
 import { createAuthenticator } from './auth.ts';
 import { createFollower, type Follower } from './follower.ts';
 import { createAdmission, createUserSockets } from './limits.ts';
-import { clientAddress, createLoginThrottle } from './login-throttle.ts';
+import { clientAddress, createLoginThrottle, type LoginThrottle } from './login-throttle.ts';
 import { createOriginCheck } from './origin.ts';
 import { type SessionContext, startSession } from './session.ts';
 
@@ -35,8 +35,8 @@ export interface GatewayOptions {
   heartbeatMs: number;
   limits: SessionContext['limits'];
   attachmentLimits: AttachmentLimits;
-  /** Failed sign-ins in a row from one address before it must wait (default 10). */
-  loginMaxFailures?: number;
+  /** Failed sign-ins per address (shared with the upload route); default: 10 failures before a wait. */
+  loginThrottle?: LoginThrottle;
   /** Take the client's address from the last X-Forwarded-For entry (behind a proxy that sets it). */
   trustProxy?: boolean;
   timeouts: SessionContext['timeouts'];
@@ -114,7 +114,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     heartbeatMs: options.heartbeatMs,
     limits: options.limits,
     attachmentLimits: options.attachmentLimits,
-    loginThrottle: createLoginThrottle({ maxFailures: options.loginMaxFailures ?? 10 }),
+    loginThrottle: options.loginThrottle ?? createLoginThrottle({ maxFailures: 10 }),
     userSockets: createUserSockets(options.limits.socketsPerUser),
     timeouts: options.timeouts,
     highWaterBytes: options.highWaterBytes ?? 1_048_576,

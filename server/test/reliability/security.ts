@@ -204,6 +204,12 @@ export async function securityChecks(): Promise<{ checks: Check[]; leaks: string
       'rate_limited 1013',
       await closeCodeOf(gatewayTwo.url, { type: 'hello', token: ann.token }, guesser),
     );
+    const throttledUpload = await fetch(`http://127.0.0.1:${gatewayTwo.port}/v1/files`, {
+      method: 'POST',
+      body: form,
+      headers: { authorization: `Bearer ${ann.token}`, ...guesser },
+    });
+    check(checks, 'an upload from that address, right after', '429', String(throttledUpload.status));
     const elsewhere = await TestClient.connect(gatewayTwo.url, {
       headers: { 'X-Forwarded-For': '203.0.113.8' },
     });
