@@ -19,21 +19,21 @@ async function main(): Promise<void> {
   ]);
   let controller: PanelController | undefined;
   const view = new PanelView({
-    onSend: (draft) => void controller?.send(draft),
-    onStop: () => controller?.stop(),
-    onRegenerate: (messageId) => void controller?.regenerate(messageId),
-    onNewChat: () => controller?.newChat(),
+    onSend: (draft) => void controller?.conversation.send(draft),
+    onStop: () => controller?.conversation.stop(),
+    onRegenerate: (messageId) => void controller?.conversation.regenerate(messageId),
+    onNewChat: () => controller?.conversation.newChat(),
     onOpenSettings: () => void chrome.runtime.openOptionsPage(),
     onReconnectNow: () => controller?.reconnectNow(),
-    onEditLast: () => controller?.editLast(),
-    onSummarizePage: () => void controller?.summarizePage(),
-    onAskAboutPage: () => void controller?.askAboutPage(),
+    onEditLast: () => controller?.conversation.editLast(),
+    onSummarizePage: () => void controller?.context.summarizePage(),
+    onAskAboutPage: () => void controller?.context.askAboutPage(),
     onPickModel: (modelId) => void controller?.pickModel(modelId),
-    onSearch: (query) => void controller?.searchHistory(query),
-    onOpen: (conversationId) => void controller?.open(conversationId),
-    onRename: (conversationId, title) => void controller?.renameConversation(conversationId, title),
-    onExport: (conversationId) => void controller?.exportConversation(conversationId),
-    onDelete: (conversationId) => void controller?.deleteConversation(conversationId),
+    onSearch: (query) => void controller?.history.search(query),
+    onOpen: (conversationId) => void controller?.conversation.open(conversationId),
+    onRename: (conversationId, title) => void controller?.history.rename(conversationId, title),
+    onExport: (conversationId) => void controller?.history.export(conversationId),
+    onDelete: (conversationId) => void controller?.history.delete(conversationId),
     startUpload: (file, onProgress) => {
       if (!controller) throw new Error('the panel is not ready');
       return controller.startUpload(file, onProgress);
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     onStorageError: (error) => console.error('Chrome Plus: could not save the conversation', error),
   });
   onSettingsChanged((next) => controller?.applySettings(next));
-  onPendingSelection(() => void controller?.takeSelection());
+  onPendingSelection(() => void controller?.context.takeSelection());
   // The browser knows before our backoff timer does when the network is back.
   globalThis.addEventListener('online', () => controller?.reconnectNow());
   await controller.start();

@@ -1,0 +1,196 @@
+// The conversation the panel shows: open one, start anew, send into it, edit its last message, regenerate, stop.
+import type { Settings } from '../shared/settings.ts';
+import type { ConversationStore } from '../store/conversation-store.ts';
+import type { AssistantMessage, Conversation, StoredMessage, UserMessage } from '../store/types.ts';
+import type { AnswerStreams } from './answer-streams.ts';
+import type { Draft } from './composer.ts';
+import { historyFor, titleForMessage } from './model-messages.ts';
+
+/** What the session draws: the message list, the busy state, an edit in the composer. */
+export interface SessionView {
+  setConversation(conversationId: string | undefined): void;
+  showMessages(messages: readonly StoredMessage[]): void;
+  addMessage(message: StoredMessage): void;
+  removeMessage(messageId: string): void;
+  setBusy(busy: boolean): void;
+  focusComposer(): void;
+  editMessage(message: UserMessage): void;
+}
+
+export interface ConversationSessionOptions {
+  store: Pick<ConversationStore, 'getConversation' | 'putConversation' | 'putMessage' | 'deleteMessage'>;
+  view: SessionView;
+  answers: Pick<AnswerStreams, 'start' | 'latest' | 'isStreaming' | 'stop'>;
+  /** Read at each send: the system prompt and model may change while the panel is open. */
+  settings(): Pick<Settings, 'systemPrompt' | 'defaultModel'>;
+  now(): number;
+  newId(): string;
+}
+
+function titleOf(draft: Draft): string {
+  return titleForMessage({ content: draft.text, context: draft.context, attachments: draft.attachments });
+}
+
+export class ConversationSession {
+  private readonly options: ConversationSessionOptions;
+  private current: { conversation: Conversation; messages: StoredMessage[] } | undefined;
+
+  constructor(options: ConversationSessionOptions) {
+    this.options = options;
+  }
+
+  /** The shown conversation's id; undefined for a new chat not sent yet. */
+  get id(): string | undefined {
+    return this.current?.conversation.id;
+  }
+
+  async open(conversationId: string): Promise<void> {
+    const loaded = await this.options.store.getConversation(conversationId);
+    if (!loaded) return;
+    const messages = loaded.messages.map((message) =>
+      message.role === 'assistant' ? this.options.answers.latest(message) : message,
+    );
+    this.current = { conversation: loaded.conversation, messages };
+    this.options.view.setConversation(conversationId);
+    this.options.view.showMessages(messages);
+    this.updateBusy();
+  }
+
+  newChat(): void {
+    this.current = undefined;
+    this.options.view.setConversation(undefined);
+    this.options.view.showMessages([]);
+    this.updateBusy();
+    this.options.view.focusComposer();
+  }
+
+  /** Sends a message; a draft that `replaces` one drops it and everything after it first (an edit). */
+  async send(draft: Draft): Promise<void> {
+    if (this.isBusy()) return;
+    const { store, view } = this.options;
+    const now = this.options.now();
+    if (draft.replaces) await this.dropFrom(draft.replaces, draft);
+    if (!this.current) {
+      const conversation: Conversation = {
+        id: this.options.newId(),
+        title: titleOf(draft),
+        createdAt: now,
+        updatedAt: now,
+      };
+      this.current = { conversation, messages: [] };
+      view.setConversation(conversation.id);
+      await store.putConversation(conversation);
+    }
+    const user: UserMessage = {
+      id: this.options.newId(),
+      conversationId: this.current.conversation.id,
+      role: 'user',
+      content: draft.text,
+      createdAt: now,
+    };
+    if (draft.context) user.context = draft.context;
+    if (draft.attachments.length > 0) user.attachments = draft.attachments;
+    this.current.messages.push(user);
+    view.addMessage(user);
+    await store.putMessage(user, now);
+    this.startAnswer();
+  }
+
+  /** ↑ in an empty composer: the last message goes back into the composer, to be changed and sent again. */
+  editLast(): void {
+    if (this.isBusy()) return;
+    const last = this.current?.messages.findLast((message) => message.role === 'user');
+    if (last?.role === 'user') this.options.view.editMessage(last);
+  }
+
+  async regenerate(messageId: string): Promise<void> {
+    const current = this.current;
+    if (!current || this.isBusy()) return;
+    const last = current.messages.at(-1);
+    if (!last || last.id !== messageId || last.role !== 'assistant') return;
+    current.messages.pop();
+    this.options.view.removeMessage(messageId);
+    await this.options.store.deleteMessage(messageId);
+    this.startAnswer();
+  }
+
+  /** Stops the shown conversation's answer. */
+  stop(): void {
+    const requestId = this.streamingRequest();
+    if (requestId) this.options.answers.stop(requestId);
+  }
+
+  /** Whether an answer of the shown conversation is streaming: nothing else can be sent meanwhile. */
+  isBusy(): boolean {
+    return this.streamingRequest() !== undefined;
+  }
+
+  /** An answer ended: its final record replaces the streaming one, if it belongs to the shown conversation. */
+  answerFinished(final: AssistantMessage): void {
+    if (this.current) {
+      const index = this.current.messages.findIndex((message) => message.id === final.id);
+      if (index >= 0) this.current.messages[index] = final;
+    }
+    this.updateBusy();
+  }
+
+  /** A conversation was renamed in the history: the shown one keeps the new title for its next save. */
+  renamed(conversationId: string, title: string): void {
+    if (this.current?.conversation.id === conversationId) this.current.conversation.title = title;
+  }
+
+  /** Removes a user message and everything after it (an edit replaces them). */
+  private async dropFrom(messageId: string, draft: Draft): Promise<void> {
+    const current = this.current;
+    if (!current) return;
+    const index = current.messages.findIndex((message) => message.id === messageId);
+    if (index < 0) return;
+    const dropped = current.messages.splice(index);
+    for (const message of dropped) {
+      this.options.view.removeMessage(message.id);
+      await this.options.store.deleteMessage(message.id);
+    }
+    if (index === 0) {
+      current.conversation.title = titleOf(draft);
+      await this.options.store.putConversation(current.conversation);
+    }
+  }
+
+  private startAnswer(): void {
+    const current = this.current;
+    if (!current) return;
+    const settings = this.options.settings();
+    const history = historyFor(current.messages, settings.systemPrompt);
+    const model = settings.defaultModel || undefined;
+    const requestId = this.options.newId();
+    const message: AssistantMessage = {
+      id: this.options.newId(),
+      conversationId: current.conversation.id,
+      role: 'assistant',
+      content: '',
+      reasoning: '',
+      createdAt: this.options.now(),
+      requestId,
+      status: 'streaming',
+      lastSeq: 0,
+      request: { messages: history, model },
+    };
+    current.messages.push(message);
+    this.options.view.addMessage(message);
+    this.options.answers.start(message, history, model);
+    this.updateBusy();
+  }
+
+  private streamingRequest(): string | undefined {
+    for (const message of this.current?.messages ?? []) {
+      if (message.role === 'assistant' && this.options.answers.isStreaming(message.requestId)) {
+        return message.requestId;
+      }
+    }
+    return undefined;
+  }
+
+  private updateBusy(): void {
+    this.options.view.setBusy(this.isBusy());
+  }
+}
