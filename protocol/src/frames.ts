@@ -1,60 +1,64 @@
 // Every frame of the wire contract v1 (shared/PROTOCOL.md) as a zod schema; types derive from these.
-import { z } from 'zod';
+// Written with the API zod and zod/mini share (functions: z.optional(x), x.check(z.maxLength(n)), z.looseObject),
+// because `#zod` is zod on Node and zod/mini in the extension's bundle, where zod's methods weigh 400 KB.
+// The checks are the ones zod's methods add (`.min(1)` on a string is `.check(z.minLength(1))`), so both accept,
+// reject and word their errors alike; `npm run test` runs parse.test.ts under both (browser-zod.test.ts).
+import * as z from '#zod';
 
 /** A client-chosen request id: a UUID in practice; any short token of safe characters is accepted. */
 export const requestIdSchema = z
   .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9._:-]+$/, 'id must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+  .check(
+    z.minLength(1),
+    z.maxLength(128),
+    z.regex(/^[A-Za-z0-9._:-]+$/, 'id must be 1-128 characters of A-Z a-z 0-9 . _ : -'),
+  );
 
 export const roleSchema = z.enum(['system', 'user', 'assistant']);
 export type Role = z.infer<typeof roleSchema>;
 
-export const attachmentRefSchema = z.object({ fileId: z.string().min(1).max(128) }).passthrough();
+export const attachmentRefSchema = z.looseObject({
+  fileId: z.string().check(z.minLength(1), z.maxLength(128)),
+});
 export type AttachmentRef = z.infer<typeof attachmentRefSchema>;
 
-export const chatMessageSchema = z
-  .object({
-    role: roleSchema,
-    content: z.string(),
-    attachments: z.array(attachmentRefSchema).max(16).optional(),
-  })
-  .passthrough();
+export const chatMessageSchema = z.looseObject({
+  role: roleSchema,
+  content: z.string(),
+  attachments: z.optional(z.array(attachmentRefSchema).check(z.maxLength(16))),
+});
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 
-export const chatOptionsSchema = z
-  .object({
-    temperature: z.number().min(0).max(2).optional(),
-    maxTokens: z.number().int().positive().max(1_000_000).optional(),
-  })
-  .passthrough();
+export const chatOptionsSchema = z.looseObject({
+  temperature: z.optional(z.number().check(z.gte(0), z.lte(2))),
+  maxTokens: z.optional(z.number().check(z.int(), z.gt(0), z.lte(1_000_000))),
+});
 export type ChatOptions = z.infer<typeof chatOptionsSchema>;
 
 // ---- client → gateway ----
 
 export const helloFrameSchema = z.object({
   type: z.literal('hello'),
-  token: z.string().max(4096).optional(),
-  client: z.string().max(200).optional(),
+  token: z.optional(z.string().check(z.maxLength(4096))),
+  client: z.optional(z.string().check(z.maxLength(200))),
 });
 
-export const pingFrameSchema = z.object({ type: z.literal('ping'), t: z.unknown().optional() });
+export const pingFrameSchema = z.object({ type: z.literal('ping'), t: z.optional(z.unknown()) });
 
 export const modelsListFrameSchema = z.object({ type: z.literal('models.list') });
 
 export const chatSendFrameSchema = z.object({
   type: z.literal('chat.send'),
   id: requestIdSchema,
-  messages: z.array(chatMessageSchema).min(1).max(1000),
-  model: z.string().min(1).max(200).optional(),
-  options: chatOptionsSchema.optional(),
+  messages: z.array(chatMessageSchema).check(z.minLength(1), z.maxLength(1000)),
+  model: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+  options: z.optional(chatOptionsSchema),
 });
 
 export const chatResumeFrameSchema = z.object({
   type: z.literal('chat.resume'),
   id: requestIdSchema,
-  after: z.number().int().min(0),
+  after: z.number().check(z.int(), z.gte(0)),
 });
 
 export const chatCancelFrameSchema = z.object({ type: z.literal('chat.cancel'), id: requestIdSchema });
@@ -74,7 +78,10 @@ export type ChatSendFrame = z.infer<typeof chatSendFrameSchema>;
 export type ChatResumeFrame = z.infer<typeof chatResumeFrameSchema>;
 export type ChatCancelFrame = z.infer<typeof chatCancelFrameSchema>;
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
-export const clientFrameTypes = clientFrameSchema.options.map((option) => option.shape.type.value);
+// Read through `_zod.def`, the internals zod and zod/mini share (zod/mini schemas have no `.options`).
+export const clientFrameTypes = clientFrameSchema._zod.def.options.flatMap(
+  (option) => option._zod.def.shape.type._zod.def.values,
+);
 
 // ---- gateway → client ----
 
@@ -93,14 +100,12 @@ export const errorCodeSchema = z.enum([
 ]);
 export type ErrorCode = z.infer<typeof errorCodeSchema>;
 
-export const limitsSchema = z
-  .object({
-    maxFrameBytes: z.number(),
-    requestsPerMinute: z.number().optional(),
-    concurrentGenerations: z.number().optional(),
-    maxUploadBytes: z.number().optional(),
-  })
-  .passthrough();
+export const limitsSchema = z.looseObject({
+  maxFrameBytes: z.number(),
+  requestsPerMinute: z.optional(z.number()),
+  concurrentGenerations: z.optional(z.number()),
+  maxUploadBytes: z.optional(z.number()),
+});
 
 export const welcomeFrameSchema = z.object({
   type: z.literal('welcome'),
@@ -110,16 +115,14 @@ export const welcomeFrameSchema = z.object({
   limits: limitsSchema,
 });
 
-export const pongFrameSchema = z.object({ type: z.literal('pong'), t: z.unknown().optional() });
+export const pongFrameSchema = z.object({ type: z.literal('pong'), t: z.optional(z.unknown()) });
 
-export const modelInfoSchema = z
-  .object({
-    id: z.string(),
-    provider: z.string(),
-    reasoning: z.boolean().optional(),
-    vision: z.boolean().optional(),
-  })
-  .passthrough();
+export const modelInfoSchema = z.looseObject({
+  id: z.string(),
+  provider: z.string(),
+  reasoning: z.optional(z.boolean()),
+  vision: z.optional(z.boolean()),
+});
 export type ModelInfo = z.infer<typeof modelInfoSchema>;
 
 export const modelsFrameSchema = z.object({
@@ -134,15 +137,15 @@ export type Usage = z.infer<typeof usageSchema>;
 export const chatAcceptedFrameSchema = z.object({
   type: z.literal('chat.accepted'),
   id: z.string(),
-  queued: z.number().optional(),
+  queued: z.optional(z.number()),
 });
 
 export const chatDeltaFrameSchema = z.object({
   type: z.literal('chat.delta'),
   id: z.string(),
   seq: z.number(),
-  text: z.string().optional(),
-  reasoning: z.string().optional(),
+  text: z.optional(z.string()),
+  reasoning: z.optional(z.string()),
 });
 
 export const chatRestartFrameSchema = z.object({
@@ -157,17 +160,17 @@ export const chatDoneFrameSchema = z.object({
   seq: z.number(),
   finishReason: z.string(),
   model: z.string(),
-  usage: usageSchema.optional(),
+  usage: z.optional(usageSchema),
 });
 
 export const chatErrorFrameSchema = z.object({
   type: z.literal('chat.error'),
   id: z.string(),
-  seq: z.number().optional(),
+  seq: z.optional(z.number()),
   code: errorCodeSchema,
   message: z.string(),
   retryable: z.boolean(),
-  retryAfterMs: z.number().optional(),
+  retryAfterMs: z.optional(z.number()),
 });
 
 export const chatCancelledFrameSchema = z.object({
@@ -180,7 +183,7 @@ export const errorFrameSchema = z.object({
   type: z.literal('error'),
   code: errorCodeSchema,
   message: z.string(),
-  retryAfterMs: z.number().optional(),
+  retryAfterMs: z.optional(z.number()),
 });
 
 export const serverFrameSchema = z.discriminatedUnion('type', [
@@ -195,6 +198,10 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   chatCancelledFrameSchema,
   errorFrameSchema,
 ]);
+
+export const serverFrameTypes = serverFrameSchema._zod.def.options.flatMap(
+  (option) => option._zod.def.shape.type._zod.def.values,
+);
 
 export type WelcomeFrame = z.infer<typeof welcomeFrameSchema>;
 export type ModelsFrame = z.infer<typeof modelsFrameSchema>;

@@ -6,6 +6,7 @@ import {
   type ErrorCode,
   type ServerFrame,
   serverFrameSchema,
+  serverFrameTypes,
 } from './frames.ts';
 
 export type ParseResult<T> =
@@ -64,10 +65,7 @@ export function parseServerFrame(text: string): ParseResult<ServerFrame> | { ok:
   const result = serverFrameSchema.safeParse(value);
   if (result.success) return { ok: true, frame: result.data };
   const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
-  if (
-    typeof type === 'string' &&
-    !serverFrameSchema.options.some((option) => option.shape.type.value === type)
-  ) {
+  if (typeof type === 'string' && !(serverFrameTypes as readonly string[]).includes(type)) {
     return { ok: 'unknown', type };
   }
   return { ok: false, code: 'bad_request', message: summarize(result.error.issues) };
