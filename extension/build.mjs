@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the unpacked extension into dist/: bundles the TypeScript entry points, copies static files.
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -10,10 +10,20 @@ const root = dirname(fileURLToPath(import.meta.url));
 const outdirIndex = process.argv.indexOf('--outdir');
 const dist = outdirIndex >= 0 ? resolve(process.argv[outdirIndex + 1] ?? '') : join(root, 'dist');
 const watch = process.argv.includes('--watch');
+// `--release` (scripts/package.mjs): always minified, source maps written beside the scripts but not linked
+// from them, so that packaging can keep them out of the zip and nothing in it points at a missing file.
+const release = process.argv.includes('--release');
 
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 cpSync(join(root, 'static'), dist, { recursive: true });
+
+// The version has one source, the root package.json: static/manifest.json has none of its own.
+const { version } = JSON.parse(readFileSync(join(root, '..', 'package.json'), 'utf8'));
+const manifestPath = join(dist, 'manifest.json');
+const { manifest_version, name, description, ...rest } = JSON.parse(readFileSync(manifestPath, 'utf8'));
+const manifest = { manifest_version, name, description, version, ...rest };
+writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
 
 const options = {
   absWorkingDir: root,
@@ -29,8 +39,8 @@ const options = {
   target: 'chrome116',
   // The extension never runs Node code: on the browser platform a Node built-in fails the build.
   platform: 'browser',
-  minify: !watch && !process.env.NO_MINIFY,
-  sourcemap: watch ? 'inline' : 'linked',
+  minify: release || (!watch && !process.env.NO_MINIFY),
+  sourcemap: release ? 'external' : watch ? 'inline' : 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
 };
@@ -54,7 +64,8 @@ if (watch) {
     [options, pageReaderOptions].map((buildOptions) => build({ ...buildOptions, metafile: true })),
   );
   const bytes = results
-    .flatMap((result) => Object.values(result.metafile.outputs))
-    .reduce((total, output) => total + output.bytes, 0);
-  console.log(`extension built into ${dist} (${Math.round(bytes / 1024)} KiB of scripts)`);
+    .flatMap((result) => Object.entries(result.metafile.outputs))
+    .filter(([path]) => path.endsWith('.js'))
+    .reduce((total, [, output]) => total + output.bytes, 0);
+  console.log(`extension ${version} built into ${dist} (${Math.round(bytes / 1024)} KiB of scripts)`);
 }
