@@ -4,7 +4,7 @@ import type { RequestEvent } from '../src/client/chat-client.ts';
 import type { ContextView } from '../src/sidepanel/context-actions.ts';
 import type { SessionView } from '../src/sidepanel/conversation-session.ts';
 import type { HistoryActionsView } from '../src/sidepanel/history-actions.ts';
-import type { Notice } from '../src/sidepanel/view.ts';
+import type { Notice } from '../src/sidepanel/notice-bar.ts';
 import type { SearchHit } from '../src/store/conversation-store.ts';
 import type { MessageContext, StoredMessage, UserMessage } from '../src/store/types.ts';
 

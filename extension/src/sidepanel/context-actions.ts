@@ -8,7 +8,7 @@ import type { Composer } from './composer.ts';
 import type { ConversationSession } from './conversation-session.ts';
 import type { PanelEnvironment } from './environment.ts';
 import type { HistoryView } from './history-view.ts';
-import type { Notice } from './view.ts';
+import type { Notice } from './notice-bar.ts';
 
 const selectionPrompts: Record<Exclude<SelectionAction, 'ask'>, MessageKey> = {
   explain: 'promptExplainSelection',

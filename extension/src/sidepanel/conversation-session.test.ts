@@ -1,95 +1,8 @@
 import 'fake-indexeddb/auto';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ChatSendFrame, GenerationEvent } from '@chrome-plus/protocol';
-import { FakePanelView } from '../../test/fake-panel-view.ts';
-import { type GatewaySocket, ScriptedGateway, waitUntil } from '../../test/scripted-gateway.ts';
-import { openWsSocket } from '../../test/ws-socket.ts';
-import { ChatClient } from '../client/chat-client.ts';
-import { ConversationStore } from '../store/conversation-store.ts';
-import type { AssistantMessage, StoredMessage } from '../store/types.ts';
-import { AnswerStreams } from './answer-streams.ts';
-import { ConversationSession } from './conversation-session.ts';
-
-const fastBackoff = { initialMs: 20, maxMs: 100, factor: 2, random: () => 0.5 };
-
-let databaseCount = 0;
-
-/** The session and its live answers as the controller wires them, on a real client, store and gateway. */
-async function startPanel(url: string) {
-  databaseCount += 1;
-  const store = await ConversationStore.open(indexedDB, `session-test-${process.pid}-${databaseCount}`);
-  const view = new FakePanelView();
-  let ids = 0;
-  const storageErrors: unknown[] = [];
-  const client: ChatClient = new ChatClient({
-    url,
-    openSocket: openWsSocket,
-    backoff: fastBackoff,
-    onEvent: (event) => answers.handleEvent(event),
-  });
-  const answers: AnswerStreams = new AnswerStreams({
-    client,
-    store,
-    answerView: (messageId) => view.answer(messageId),
-    onFinished: (message) => session.answerFinished(message),
-    now: Date.now,
-    onStorageError: (error) => storageErrors.push(error),
-  });
-  const session: ConversationSession = new ConversationSession({
-    store,
-    view,
-    answers,
-    settings: () => ({ systemPrompt: '', defaultModel: '' }),
-    now: Date.now,
-    newId: () => {
-      ids += 1;
-      return `id-${ids}`;
-    },
-  });
-  client.start();
-  const stop = () => {
-    client.stop();
-    store.close();
-    assert.deepEqual(storageErrors, []);
-  };
-  return { store, view, client, answers, session, stop };
-}
-
-function lastAnswer(messages: readonly StoredMessage[]): AssistantMessage {
-  const last = messages.at(-1);
-  assert.equal(last?.role, 'assistant');
-  return last as AssistantMessage;
-}
-
-/** Polls storage until the conversation's last answer is no longer streaming. */
-async function storedAnswer(store: ConversationStore, conversationId: string): Promise<AssistantMessage> {
-  const deadline = Date.now() + 3_000;
-  for (;;) {
-    const loaded = await store.getConversation(conversationId);
-    const answer = loaded && lastAnswer(loaded.messages);
-    if (answer && answer.status !== 'streaming') return answer;
-    if (Date.now() > deadline) throw new Error('the answer never ended in storage');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-function answerWith(socket: GatewaySocket, frame: ChatSendFrame, pieces: string[], after = 0): void {
-  socket.send({ type: 'chat.accepted', id: frame.id });
-  const log = logOf(frame.id, pieces);
-  for (const event of log) if (event.seq > after) socket.send(event);
-}
-
-function logOf(id: string, pieces: string[]): GenerationEvent[] {
-  const events: GenerationEvent[] = pieces.map((text, index) => ({
-    type: 'chat.delta',
-    id,
-    seq: index + 1,
-    text,
-  }));
-  events.push({ type: 'chat.done', id, seq: pieces.length + 1, finishReason: 'stop', model: 'fake' });
-  return events;
-}
+import { answerWith, lastAnswer, logOf, startPanel, storedAnswer } from '../../test/panel-session.ts';
+import { ScriptedGateway, waitUntil } from '../../test/scripted-gateway.ts';
 
 test('a message sent while disconnected waits as streaming, and Stop ends it at once without the server', async (t) => {
   // A port nothing listens on: the client stays offline and retries.
@@ -188,6 +101,8 @@ test('regenerate replaces the last answer with a new request for the same histor
   const [, second, third] = gateway.framesOfType('chat.send');
   assert.deepEqual(third?.messages, second?.messages, 'the same history is asked again');
   assert.notEqual(third?.id, second?.id);
+  // The view is drawn before the final record is written: wait for storage.
+  await storedAnswer(store, view.conversationId ?? '');
   const stored = await store.getConversation(view.conversationId ?? '');
   assert.deepEqual(
     stored?.messages.map((message) => message.content),
@@ -264,6 +179,8 @@ test('an edit of the first message drops it and what followed, and retitles the 
   assert.equal(view.edited?.content, 'frist question');
   await session.send({ text: 'first question', attachments: [], replaces: view.edited?.id ?? '' });
   await waitUntil(() => !view.busy, 3_000, 'answer to the edit');
+  // The view is drawn before the final record is written: wait for storage.
+  await storedAnswer(store, view.conversationId ?? '');
   const stored = await store.getConversation(view.conversationId ?? '');
   assert.equal(stored?.conversation.title, 'first question');
   assert.deepEqual(

@@ -1,14 +1,19 @@
-// The side panel's DOM: header, message list, history, notices and the composer. It reports intents and draws state.
+// The side panel's DOM, put together from its parts (message list, composer, history, notices, header): it reports intents and draws state.
 import type { ModelInfo } from '@chrome-plus/protocol';
 import type { ConnectionStatus } from '../client/connection.ts';
 import { required } from '../shared/dom.ts';
 import { t } from '../shared/i18n.ts';
 import type { PromptPreset } from '../shared/settings.ts';
 import type { SearchHit } from '../store/conversation-store.ts';
-import type { AssistantMessage, MessageContext, StoredMessage, UserMessage } from '../store/types.ts';
+import type { MessageContext, StoredMessage, UserMessage } from '../store/types.ts';
 import { Composer, type Draft } from './composer.ts';
+import { ConnectionIndicator } from './connection-indicator.ts';
+import { acceptFileDrops } from './file-drop.ts';
 import { type HistoryIntents, HistoryView } from './history-view.ts';
-import { AssistantMessageView, createUserMessage } from './message-view.ts';
+import { MessageList } from './message-list.ts';
+import type { AssistantMessageView } from './message-view.ts';
+import { type Notice, NoticeBar } from './notice-bar.ts';
+import { PresetsMenu } from './presets-menu.ts';
 import type { Upload } from './upload.ts';
 
 export interface PanelIntents extends HistoryIntents {
@@ -25,50 +30,35 @@ export interface PanelIntents extends HistoryIntents {
   startUpload(file: File, onProgress: (fraction: number) => void): { upload: Upload; maxBytes?: number };
 }
 
-/** A message above the composer; `action` adds a button (it runs inside the click: a user gesture). */
-export interface Notice {
-  kind: 'info' | 'error';
-  text: string;
-  action?: { label: string; run(): void };
-}
-
 export class PanelView {
   readonly composer: Composer;
   readonly history: HistoryView;
   private readonly intents: PanelIntents;
-  private readonly scroller = required<HTMLElement>('.messages');
-  private readonly list = required<HTMLElement>('.message-list');
-  private readonly empty = required<HTMLElement>('[data-testid="empty-state"]');
-  private readonly status = required<HTMLElement>('[data-testid="connection-status"]');
-  private readonly statusLabel = required<HTMLElement>('.connection-label');
-  private readonly banner = required<HTMLElement>('[data-testid="unauthorized-banner"]');
-  private readonly notice = required<HTMLElement>('[data-testid="notice"]');
-  private readonly toast = required<HTMLElement>('[data-testid="toast"]');
+  private readonly messages: MessageList;
+  private readonly connection = new ConnectionIndicator();
+  private readonly notices = new NoticeBar();
   private readonly modelPicker = required<HTMLSelectElement>('[data-testid="model-picker"]');
-  private readonly presetsMenu = required<HTMLElement>('[data-testid="presets-menu"]');
-  private readonly presetsButton = required<HTMLButtonElement>('[data-testid="presets-button"]');
+  private readonly presets: PresetsMenu;
   private readonly historyButton = required<HTMLButtonElement>('[data-testid="history-button"]');
-  private readonly answers = new Map<string, AssistantMessageView>();
   private busy = false;
-  /** Follow new text only while the reader is at the bottom; never yank them back from above. */
-  private stickToBottom = true;
-  private statusTimer: ReturnType<typeof setTimeout> | undefined;
-  private toastTimer: ReturnType<typeof setTimeout> | undefined;
-  private connectionProblem: 'none' | 'reconnecting' | 'offline' = 'none';
-  private everConnected = false;
-  private presets: readonly PromptPreset[] = [];
 
   constructor(intents: PanelIntents) {
     this.intents = intents;
+    this.messages = new MessageList({
+      onRegenerate: (id) => intents.onRegenerate(id),
+      onReconnectNow: () => intents.onReconnectNow(),
+    });
     this.composer = new Composer(document, {
       onSubmit: (draft) => {
-        this.stickToBottom = true;
+        this.messages.followNext();
         intents.onSend(draft);
       },
       onEditLast: () => intents.onEditLast(),
       startUpload: (file, onProgress) => intents.startUpload(file, onProgress),
     });
-    this.composer.acceptDrops(required('.app'), required('[data-testid="drop-overlay"]'));
+    acceptFileDrops(required('.app'), required('[data-testid="drop-overlay"]'), (files) =>
+      this.composer.addFiles(files),
+    );
     this.history = new HistoryView(document, {
       ...intents,
       onOpen: (conversationId) => {
@@ -102,23 +92,8 @@ export class PanelView {
       });
     }
     this.modelPicker.addEventListener('change', () => intents.onPickModel(this.modelPicker.value));
-    this.presetsButton.addEventListener('click', () => this.togglePresets());
-    required('[data-testid="notice-close"]').addEventListener('click', () => this.hideNotice());
+    this.presets = new PresetsMenu((text) => this.composer.insertText(text));
     document.addEventListener('keydown', (event) => this.handleKey(event));
-    document.addEventListener('click', (event) => {
-      const target = event.target as Node;
-      if (
-        !this.presetsMenu.hidden &&
-        !this.presetsMenu.contains(target) &&
-        !this.presetsButton.contains(target)
-      )
-        this.presetsMenu.hidden = true;
-    });
-    this.scroller.addEventListener('scroll', () => {
-      const distance = this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight;
-      this.stickToBottom = distance < 60;
-    });
-    new ResizeObserver(() => this.followBottom()).observe(this.list);
   }
 
   focusComposer(): void {
@@ -127,36 +102,19 @@ export class PanelView {
 
   /** Replaces the list with a conversation (or the empty state when there is none). */
   showMessages(messages: readonly StoredMessage[]): void {
-    for (const view of this.answers.values()) view.dispose();
-    this.answers.clear();
-    this.list.replaceChildren();
-    for (const message of messages) this.addMessage(message);
-    this.stickToBottom = true;
-    this.updateEmpty();
-    this.followBottom();
+    this.messages.show(messages);
   }
 
   addMessage(message: StoredMessage): AssistantMessageView | undefined {
-    let result: AssistantMessageView | undefined;
-    if (message.role === 'user') {
-      this.list.append(createUserMessage(message));
-    } else {
-      result = this.addAnswer(message);
-    }
-    this.updateEmpty();
-    return result;
+    return this.messages.add(message);
   }
 
   removeMessage(messageId: string): void {
-    this.answers.get(messageId)?.dispose();
-    this.answers.delete(messageId);
-    this.list.querySelector(`[data-message-id="${CSS.escape(messageId)}"]`)?.remove();
-    this.markLastAnswer();
-    this.updateEmpty();
+    this.messages.remove(messageId);
   }
 
   answer(messageId: string): AssistantMessageView | undefined {
-    return this.answers.get(messageId);
+    return this.messages.answer(messageId);
   }
 
   /** Whether an answer of the shown conversation is streaming: Stop replaces Send. */
@@ -195,49 +153,25 @@ export class PanelView {
   }
 
   setPresets(presets: readonly PromptPreset[]): void {
-    this.presets = presets;
-    this.presetsButton.hidden = presets.length === 0;
+    this.presets.set(presets);
   }
 
   showNotice(notice: Notice): void {
-    const text = required<HTMLElement>('[data-testid="notice-text"]');
-    const action = required<HTMLButtonElement>('[data-testid="notice-action"]');
-    this.notice.dataset.kind = notice.kind;
-    text.textContent = notice.text;
-    action.hidden = !notice.action;
-    action.textContent = notice.action?.label ?? '';
-    action.onclick = notice.action
-      ? () => {
-          this.hideNotice();
-          notice.action?.run();
-        }
-      : null;
-    this.notice.hidden = false;
+    this.notices.showNotice(notice);
   }
 
   hideNotice(): void {
-    this.notice.hidden = true;
+    this.notices.hideNotice();
   }
 
   /** A short message at the bottom with an Undo button, gone after `durationMs`. */
   showUndo(text: string, onUndo: () => void, durationMs: number): void {
-    clearTimeout(this.toastTimer);
-    required<HTMLElement>('[data-testid="toast-text"]').textContent = text;
-    required<HTMLButtonElement>('[data-testid="undo"]').onclick = () => {
-      clearTimeout(this.toastTimer);
-      this.toast.hidden = true;
-      onUndo();
-    };
-    this.toast.hidden = false;
-    this.toastTimer = setTimeout(() => {
-      this.toast.hidden = true;
-    }, durationMs);
+    this.notices.showUndo(text, onUndo, durationMs);
   }
 
   /** Marks which conversation is shown, so the history can highlight it. */
   setConversation(conversationId: string | undefined): void {
-    if (conversationId) this.list.dataset.conversationId = conversationId;
-    else delete this.list.dataset.conversationId;
+    this.messages.conversationId = conversationId;
   }
 
   showHistory(hits: readonly SearchHit[]): void {
@@ -249,51 +183,17 @@ export class PanelView {
       this.history.close();
       this.composer.focus();
     } else {
-      this.presetsMenu.hidden = true;
-      this.history.open(this.currentConversationId());
+      this.presets.close();
+      this.history.open(this.messages.conversationId);
     }
     this.historyButton.setAttribute('aria-pressed', String(this.history.isOpen));
-  }
-
-  private currentConversationId(): string | undefined {
-    return this.list.dataset.conversationId;
-  }
-
-  private togglePresets(): void {
-    if (!this.presetsMenu.hidden) {
-      this.presetsMenu.hidden = true;
-      return;
-    }
-    this.presetsMenu.replaceChildren(
-      ...this.presets.map((preset) => {
-        const item = document.createElement('button');
-        item.type = 'button';
-        item.className = 'menu-item';
-        item.dataset.testid = 'preset';
-        const name = document.createElement('span');
-        name.className = 'menu-item-name';
-        name.textContent = preset.name;
-        const text = document.createElement('span');
-        text.className = 'menu-item-text';
-        text.textContent = preset.text;
-        item.append(name, text);
-        item.addEventListener('click', () => {
-          this.presetsMenu.hidden = true;
-          this.composer.insertText(preset.text);
-        });
-        return item;
-      }),
-    );
-    this.presetsMenu.hidden = false;
-    this.presetsMenu.querySelector<HTMLButtonElement>('.menu-item')?.focus();
   }
 
   /** Esc closes what is open on top, else leaves an edit, else stops the answer. */
   private handleKey(event: KeyboardEvent): void {
     if (event.key !== 'Escape' || event.isComposing) return;
-    if (!this.presetsMenu.hidden) {
-      this.presetsMenu.hidden = true;
-      this.presetsButton.focus();
+    if (this.presets.isOpen) {
+      this.presets.close(true);
     } else if (this.history.isOpen) {
       this.toggleHistory();
     } else if (this.composer.cancelEdit()) {
@@ -307,59 +207,6 @@ export class PanelView {
   }
 
   setConnection(status: ConnectionStatus): void {
-    clearTimeout(this.statusTimer);
-    const state =
-      status.state === 'connected' ? 'connected' : status.state === 'connecting' ? 'connecting' : 'offline';
-    this.status.dataset.state = state;
-    this.status.dataset.reason = status.state;
-    this.banner.hidden = status.state !== 'unauthorized';
-    if (status.state === 'connected') this.statusLabel.textContent = t('statusConnected');
-    else if (status.state === 'connecting') this.statusLabel.textContent = t('statusConnecting');
-    else if (status.state === 'unauthorized') this.statusLabel.textContent = t('statusUnauthorized');
-    else this.showRetryCountdown(status.retryAt);
-
-    if (status.state === 'connected') this.everConnected = true;
-    // A panel that never reached the server is offline; one that lost it is reconnecting.
-    this.connectionProblem =
-      status.state === 'connected' || (status.state === 'connecting' && !this.everConnected)
-        ? 'none'
-        : this.everConnected && status.state !== 'unauthorized'
-          ? 'reconnecting'
-          : 'offline';
-    for (const view of this.answers.values()) view.setConnectionProblem(this.connectionProblem);
-  }
-
-  private showRetryCountdown(retryAt: number | undefined): void {
-    const seconds = retryAt !== undefined ? Math.ceil((retryAt - Date.now()) / 1000) : 0;
-    this.statusLabel.textContent =
-      seconds > 0 ? t('statusOfflineRetry', [String(seconds)]) : t('statusOffline');
-    if (seconds > 0) this.statusTimer = setTimeout(() => this.showRetryCountdown(retryAt), 1_000);
-  }
-
-  private addAnswer(message: AssistantMessage): AssistantMessageView {
-    const view = new AssistantMessageView(message, {
-      onRegenerate: (id) => this.intents.onRegenerate(id),
-      onReconnectNow: () => this.intents.onReconnectNow(),
-    });
-    view.setConnectionProblem(this.connectionProblem);
-    this.answers.set(message.id, view);
-    this.list.append(view.element);
-    this.markLastAnswer();
-    return view;
-  }
-
-  private markLastAnswer(): void {
-    const views = [...this.answers.values()];
-    views.forEach((view, index) => {
-      view.setLast(index === views.length - 1);
-    });
-  }
-
-  private updateEmpty(): void {
-    this.empty.hidden = this.list.childElementCount > 0;
-  }
-
-  private followBottom(): void {
-    if (this.stickToBottom) this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.messages.setConnectionProblem(this.connection.show(status));
   }
 }
