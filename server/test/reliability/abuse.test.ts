@@ -10,6 +10,7 @@ test('amplified attachments, a frame backlog and a poison request: refused or co
     amplificationMessages: 1000,
     backlogSockets: 4,
     backlogFrames: 100,
+    redisStallMs: 3_000,
     poisonKillLimit: 5,
   });
   t.diagnostic(JSON.stringify(result));
@@ -24,7 +25,7 @@ test('amplified attachments, a frame backlog and a poison request: refused or co
   assert.ok(Number.isFinite(amplification.otherUserChatMs), 'the other user chats after it');
 
   assert.equal(backlog.answers, backlog.framesSent, 'every queued frame answered: none dropped unanswered');
-  assert.ok(backlog.gatewayRssPeakGrowthMiB < 300, `gateway grew ${backlog.gatewayRssPeakGrowthMiB} MiB`);
+  assert.ok(backlog.gatewayRssPeakGrowthMiB < 200, `gateway grew ${backlog.gatewayRssPeakGrowthMiB} MiB`);
   assert.ok(backlog.otherUserSlowestPingMs < 2_000, `other user's ping ${backlog.otherUserSlowestPingMs} ms`);
   assert.ok(Number.isFinite(backlog.otherUserChatMs));
 

@@ -1,9 +1,11 @@
 // One authenticated user trying to take the server down, as the hardening review did it: a file named thousands of
-// times in one request, sockets that queue hundreds of large frames, and a request that kills every worker that
-// runs it. Real gateway and worker processes, their RSS sampled throughout; another user chats meanwhile.
+// times in one request, sockets that queue hundreds of large frames (while Redis stalls, so that the gateway cannot
+// keep up), and a request that kills every worker that runs it. Real gateway and worker processes on a Redis of the
+// scenario's own, their RSS sampled throughout; another user chats meanwhile.
 import { ChatClient, tokensAnswer } from './chat-client.ts';
+import { startOwnRedis } from './own-redis.ts';
 import { rssOf } from './processes.ts';
-import { RawWebSocket } from './raw-socket.ts';
+import { encodeFrame, Opcode, RawWebSocket } from './raw-socket.ts';
 import { createStage, leakedSecrets, sleep } from './stage.ts';
 
 export interface AbuseOptions {
@@ -14,8 +16,12 @@ export interface AbuseOptions {
   /** Sockets that each queue `backlogFrames` large frames at once. */
   backlogSockets: number;
   backlogFrames: number;
+  /** How long Redis is stopped (SIGSTOP) while the backlog arrives: every frame then waits in the gateway. */
+  redisStallMs: number;
   /** Times the poison request kills its worker before the test stops restarting workers. */
   poisonKillLimit: number;
+  /** Environment overrides for the processes (to measure a limit lifted, say). */
+  env?: Record<string, string>;
 }
 
 export interface AbuseResult {
@@ -30,6 +36,7 @@ export interface AbuseResult {
   };
   backlog: {
     framesSent: number;
+    frameBytes: number;
     answers: number;
     closeCodes: Record<string, number>;
     gatewayRssPeakGrowthMiB: number;
@@ -87,6 +94,18 @@ async function chatTime(client: ChatClient, id: string): Promise<number> {
   return tracked.endedAt - tracked.sentAt;
 }
 
+/** The ids of the requests that were answered: accepted (then ended), or refused with a reason. */
+function answeredIds(sockets: RawWebSocket[]): Set<string> {
+  const ids = new Set<string>();
+  for (const socket of sockets) {
+    for (const text of socket.texts) {
+      const match = /^\{"type":"chat\.(?:accepted|error)","id":"([^"]+)"/.exec(text);
+      if (match !== null) ids.add(match[1]!);
+    }
+  }
+  return ids;
+}
+
 /** Waits until every socket got an answer (or closed), at most `timeoutMs`. */
 async function answered(sockets: RawWebSocket[], expected: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -100,9 +119,16 @@ async function answered(sockets: RawWebSocket[], expected: number, timeoutMs: nu
 }
 
 export async function abuse(options: AbuseOptions): Promise<AbuseResult> {
+  const redis = await startOwnRedis();
   const stage = await createStage('abuse', {
+    redisUrl: redis.url,
     users: ['attacker', 'other'],
-    env: { MAX_FRAMES_PER_SECOND: '50', RATE_LIMIT_PER_MINUTE: '100000', MAX_CONCURRENT_GENERATIONS: '4' },
+    env: {
+      MAX_FRAMES_PER_SECOND: '50',
+      RATE_LIMIT_PER_MINUTE: '100000',
+      MAX_CONCURRENT_GENERATIONS: '4',
+      ...options.env,
+    },
   });
   const [attacker, other] = [stage.users[0]!, stage.users[1]!];
   try {
@@ -181,14 +207,42 @@ export async function abuse(options: AbuseOptions): Promise<AbuseResult> {
     const flooders = await Promise.all(
       Array.from({ length: options.backlogSockets }, () => RawWebSocket.connect(gateway.port)),
     );
-    const big = frameFor('backlog');
+    // Long conversations without attachments pass the cheap checks: each needs Redis, which is stopped meanwhile.
+    // Encoded beforehand, so that the client writes as fast as the network takes them.
+    const longConversation = Array.from({ length: 1000 }, (_, index) => ({
+      role: index % 2 === 0 ? 'user' : 'assistant',
+      content: `${index} ${'lorem ipsum '.repeat(50)}`,
+    }));
+    const backlogFrames = flooders.map((_, socket) =>
+      Array.from({ length: options.backlogFrames }, (_, index) =>
+        encodeFrame({
+          opcode: Opcode.text,
+          payload: Buffer.from(
+            JSON.stringify({
+              type: 'chat.send',
+              id: `backlog-${socket}-${index}`,
+              messages: longConversation,
+            }),
+          ),
+        }),
+      ),
+    );
     const backlog = (async () => {
       for (const socket of flooders) socket.sendText(hello);
       await answered(flooders, 1, 10_000);
-      for (const socket of flooders) {
-        for (let index = 0; index < options.backlogFrames; index++) socket.sendText(big);
+      process.kill(redis.pid!, 'SIGSTOP');
+      try {
+        for (const [index, socket] of flooders.entries()) {
+          for (const frame of backlogFrames[index]!) socket.writeBytes(frame);
+        }
+        await sleep(options.redisStallMs);
+      } finally {
+        process.kill(redis.pid!, 'SIGCONT');
       }
-      await answered(flooders, 1 + options.backlogFrames, 60_000);
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline && answeredIds(flooders).size < flooders.length * options.backlogFrames) {
+        await sleep(50);
+      }
     })();
     const [, backlogPeak, pingDuringBacklog] = await Promise.all([
       backlog,
@@ -196,14 +250,14 @@ export async function abuse(options: AbuseOptions): Promise<AbuseResult> {
       slowestPing(otherClient, backlog),
     ]);
     const closeCodes: Record<string, number> = {};
-    let answers = 0;
+    const answers = answeredIds(flooders).size;
     for (const socket of flooders) {
-      answers += socket.texts.length - 1;
       count(closeCodes, String(socket.closeCode ?? 'open'));
       socket.destroy();
     }
     const backlogResult: AbuseResult['backlog'] = {
       framesSent: options.backlogSockets * options.backlogFrames,
+      frameBytes: backlogFrames[0]![0]!.length,
       answers,
       closeCodes,
       gatewayRssPeakGrowthMiB: Math.round((backlogPeak - backlogBefore) / 1024),
@@ -254,5 +308,6 @@ export async function abuse(options: AbuseOptions): Promise<AbuseResult> {
     };
   } finally {
     await stage.close();
+    await redis.destroy();
   }
 }
