@@ -91,6 +91,8 @@ test('regenerate replaces the last answer with a new request for the same histor
   await waitUntil(() => !view.busy && lastAnswer(view.shown).status === 'done', 3_000, 'second answer');
   const secondAnswer = lastAnswer(view.shown);
   assert.equal(secondAnswer.content, 'answer 2');
+  // Its final record is written after it is drawn; a regenerate in between would race that write.
+  await storedAnswer(store, view.conversationId ?? '');
 
   await session.regenerate(firstAnswer.id);
   assert.equal(gateway.framesOfType('chat.send').length, 2, 'only the last answer can be regenerated');
@@ -175,6 +177,7 @@ test('an edit of the first message drops it and what followed, and retitles the 
 
   await session.send({ text: 'frist question', attachments: [] });
   await waitUntil(() => !view.busy && lastAnswer(view.shown).status === 'done', 3_000, 'answer');
+  await storedAnswer(store, view.conversationId ?? '');
   session.editLast();
   assert.equal(view.edited?.content, 'frist question');
   await session.send({ text: 'first question', attachments: [], replaces: view.edited?.id ?? '' });
