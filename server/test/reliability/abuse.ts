@@ -204,16 +204,13 @@ export async function abuse(options: AbuseOptions): Promise<AbuseResult> {
 
     // 2. Backlog: several sockets each write many large frames at once, far faster than they are handled.
     const backlogBefore = rssOf(gateway.pid) ?? 0;
-    const flooders = await Promise.all(
-      Array.from({ length: options.backlogSockets }, () => RawWebSocket.connect(gateway.port)),
-    );
     // Long conversations without attachments pass the cheap checks: each needs Redis, which is stopped meanwhile.
     // Encoded beforehand, so that the client writes as fast as the network takes them.
     const longConversation = Array.from({ length: 1000 }, (_, index) => ({
       role: index % 2 === 0 ? 'user' : 'assistant',
       content: `${index} ${'lorem ipsum '.repeat(50)}`,
     }));
-    const backlogFrames = flooders.map((_, socket) =>
+    const backlogFrames = Array.from({ length: options.backlogSockets }, (_, socket) =>
       Array.from({ length: options.backlogFrames }, (_, index) =>
         encodeFrame({
           opcode: Opcode.text,
@@ -226,6 +223,10 @@ export async function abuse(options: AbuseOptions): Promise<AbuseResult> {
           ),
         }),
       ),
+    );
+    // Connected only now: encoding takes a while, and a socket must say hello within 5 s.
+    const flooders = await Promise.all(
+      Array.from({ length: options.backlogSockets }, () => RawWebSocket.connect(gateway.port)),
     );
     const backlog = (async () => {
       for (const socket of flooders) socket.sendText(hello);

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { abuse } from './abuse.ts';
 import { describeFigures, type Figures } from './chat-client.ts';
 import { fuzzGateway } from './fuzz.ts';
 import { limits } from './limits.ts';
@@ -23,6 +24,7 @@ const allNames = [
   'fuzz',
   'slow-reader',
   'limits',
+  'abuse',
   'security',
   'audit',
 ] as const;
@@ -242,6 +244,45 @@ for (const name of names) {
       check(
         connectionFlood.opened === 32 && concurrent.accepted === 4 && concurrent.otherUserCompleted === 3,
         'limits',
+      );
+      break;
+    }
+    case 'abuse': {
+      const run = (env?: Record<string, string>) =>
+        abuse({
+          amplificationFrames: 4,
+          amplificationMessages: 1000,
+          backlogSockets: 4,
+          backlogFrames: 100,
+          redisStallMs: 3_000,
+          poisonKillLimit: 5,
+          ...(env !== undefined && { env }),
+        });
+      const result = await run();
+      // The same backlog with the pending-frame bound lifted, to show what the bound holds back.
+      const unbounded = await run({ MAX_PENDING_FRAMES: '10000', MAX_PENDING_BYTES: String(1024 ** 3) });
+      const { amplification, backlog, poison } = result;
+      say("### Abuse (the hardening review's attacks; another user pings and chats meanwhile)");
+      say();
+      say('| attack | what the attacker got | server memory (RSS growth) | the other user meanwhile |');
+      say('|---|---|---|---|');
+      say(
+        `| 4 frames of ${(amplification.frameBytes / 1024).toFixed(0)} KB at once, each naming one 100 KB file 16,000 times | ${JSON.stringify(amplification.refusals)}; the model called ${amplification.modelCalls} times | gateway +${amplification.gatewayRssGrowthMiB} MiB, worker +${amplification.workerRssGrowthMiB} MiB | slowest ping ${amplification.otherUserSlowestPingMs} ms, a chat ${amplification.otherUserChatMs} ms |`,
+      );
+      say(
+        `| 4 sockets x 100 frames of ${(backlog.frameBytes / 1024).toFixed(0)} KB written at once while Redis is stopped for 3 s | ${backlog.answers} of ${backlog.framesSent} answered, closes ${JSON.stringify(backlog.closeCodes)} | gateway +${backlog.gatewayRssPeakGrowthMiB} MiB (bound lifted: +${unbounded.backlog.gatewayRssPeakGrowthMiB} MiB) | slowest ping ${backlog.otherUserSlowestPingMs} ms, a chat ${backlog.otherUserChatMs} ms |`,
+      );
+      say(
+        `| a request whose every run kills its worker | ${poison.workersKilled} workers killed, the model called ${poison.modelCalls} times, then \`${poison.outcome}\` (retryable ${poison.retryable}) | | |`,
+      );
+      say();
+      check(
+        amplification.modelCalls === 0 &&
+          backlog.answers === backlog.framesSent &&
+          poison.workersKilled === 2 &&
+          result.crashes === 0 &&
+          result.leaks.length === 0,
+        'abuse',
       );
       break;
     }
