@@ -15,18 +15,16 @@ import {
   lastAnswer,
   launchExtension,
   numberedWords,
-  repoRoot,
   type Site,
+  screenshotPath,
   sendMessage,
   serveSite,
   startBackend,
+  testResults,
   waitForStatus,
 } from './harness.ts';
 
 const skip = chromiumAvailable() ? false : 'Chromium is not installed (/usr/bin/chromium)';
-const screenshots = join(repoRoot, 'docs', 'screenshots');
-/** Pictures for a person checking the UI, not for the README. */
-const testResults = join(repoRoot, 'extension', 'test-results');
 /** The backend's upload limit: small, so that a "too large" file is cheap to make. */
 const maxUploadBytes = 200 * 1024;
 
@@ -143,7 +141,7 @@ function textOf(message: SentMessage | undefined): string {
 
 async function screenshot(page: Page, name: string): Promise<void> {
   await page.mouse.move(0, 0);
-  await page.screenshot({ path: join(screenshots, name) });
+  await page.screenshot({ path: screenshotPath(name) });
 }
 
 test('"Summarize this page" sends the article text, not its navigation or scripts', { skip }, async () => {
@@ -552,7 +550,7 @@ test('history: search titles and content, rename, delete with undo, export as Ma
   await panel.getByTestId('history-search').fill('the');
   await panel.getByTestId('history-snippet').nth(1).waitFor();
   await items.nth(1).hover();
-  await panel.screenshot({ path: join(screenshots, 'history.png') });
+  await panel.screenshot({ path: screenshotPath('history.png') });
   await panel.getByTestId('history-search').fill('');
 
   // "puffins" is only in an answer, not in any title.

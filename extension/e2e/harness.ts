@@ -2,7 +2,7 @@
 // Chromium with the built extension loaded.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,22 @@ import { type FakeOpenAI, startFakeOpenAI } from '../../server/test/fake-openai-
 import { cleanupPrefix, REDIS_URL } from '../../server/test/harness.ts';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Pictures for a person checking the UI: in the ignored test-results folder, not in the repository. */
+export const testResults = join(repoRoot, 'extension', 'test-results');
+
+/**
+ * Where a README screenshot goes: docs/screenshots/ (tracked) only with UPDATE_SCREENSHOTS=1, else the ignored
+ * test-results folder, so that running the tests leaves the tree as it was.
+ */
+export function screenshotPath(name: string): string {
+  const folder =
+    process.env.UPDATE_SCREENSHOTS === '1'
+      ? join(repoRoot, 'docs', 'screenshots')
+      : join(testResults, 'screenshots');
+  mkdirSync(folder, { recursive: true });
+  return join(folder, name);
+}
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 

@@ -1,6 +1,5 @@
 // The panel in Simplified Chinese (Chromium started with --lang=zh-CN): the UI, the page actions and the options page.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FakeOpenAI } from '../../server/test/fake-openai-server.ts';
 import {
@@ -9,8 +8,8 @@ import {
   type ExtensionBrowser,
   lastAnswer,
   launchExtension,
-  repoRoot,
   type Site,
+  screenshotPath,
   serveSite,
   startBackend,
   waitForStatus,
@@ -89,7 +88,7 @@ test('with --lang=zh-CN the panel speaks Simplified Chinese, page actions includ
   const context = panel.getByTestId('message-user').getByTestId('message-context');
   assert.match((await context.textContent()) ?? '', /页面.*龙井茶的采摘与炒制.*正文 \d+ 个字符/);
   await panel.mouse.move(0, 0);
-  await panel.screenshot({ path: join(repoRoot, 'docs', 'screenshots', 'zh-CN.png') });
+  await panel.screenshot({ path: screenshotPath('zh-CN.png') });
 
   // A page no extension may read is explained in Chinese too.
   const settings = await browser.context.newPage();

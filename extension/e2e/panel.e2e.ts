@@ -17,9 +17,10 @@ import {
   lastAnswer,
   launchExtension,
   numberedWords,
-  repoRoot,
+  screenshotPath,
   sendMessage,
   startBackend,
+  testResults,
   waitForStatus,
   waitForText,
 } from './harness.ts';
@@ -364,13 +365,10 @@ test('the demo model answers a new user out of the box (screenshot for the READM
     await waitForStatus(answer, 'done');
     assert.match(await answerText(answer), /Chrome Plus demo model/);
     await page.mouse.move(0, 0);
-    const screenshots = join(repoRoot, 'docs', 'screenshots');
-    mkdirSync(screenshots, { recursive: true });
-    await page.screenshot({ path: join(screenshots, 'panel.png') });
+    await page.screenshot({ path: screenshotPath('panel.png') });
     await page.emulateMedia({ colorScheme: 'dark' });
-    const results = join(repoRoot, 'extension', 'test-results');
-    mkdirSync(results, { recursive: true });
-    await page.screenshot({ path: join(results, 'panel-dark.png') });
+    mkdirSync(testResults, { recursive: true });
+    await page.screenshot({ path: join(testResults, 'panel-dark.png') });
     await page.close();
   } finally {
     await browser.configureServer(backend.url);
