@@ -1,6 +1,5 @@
 // The panel's view without a DOM, for the unit tests of the panel's behaviour: it records what would be drawn.
-import type { AnswerState } from '../src/client/answer.ts';
-import type { RequestEvent } from '../src/client/chat-client.ts';
+import type { AnswerState, RequestEvent } from '@chrome-plus/client';
 import type { ContextView } from '../src/sidepanel/context-actions.ts';
 import type { SessionView } from '../src/sidepanel/conversation-session.ts';
 import type { HistoryActionsView } from '../src/sidepanel/history-actions.ts';

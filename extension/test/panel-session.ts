@@ -2,15 +2,14 @@
 // (fake-indexeddb) and a fake view, for tests that drive them against a scripted gateway.
 import 'fake-indexeddb/auto';
 import assert from 'node:assert/strict';
+import { ChatClient } from '@chrome-plus/client';
+import { type GatewaySocket, openWsSocket } from '@chrome-plus/client/testing';
 import type { ChatSendFrame, GenerationEvent } from '@chrome-plus/protocol';
-import { ChatClient } from '../src/client/chat-client.ts';
 import { AnswerStreams } from '../src/sidepanel/answer-streams.ts';
 import { ConversationSession } from '../src/sidepanel/conversation-session.ts';
 import { ConversationStore } from '../src/store/conversation-store.ts';
 import type { AssistantMessage, StoredMessage } from '../src/store/types.ts';
 import { FakePanelView } from './fake-panel-view.ts';
-import type { GatewaySocket } from './scripted-gateway.ts';
-import { openWsSocket } from './ws-socket.ts';
 
 const fastBackoff = { initialMs: 20, maxMs: 100, factor: 2, random: () => 0.5 };
 

@@ -1,8 +1,7 @@
 // Options page: server, token, default model, system prompt, saved prompts, page budget and page access,
 // with a connection test that names the problem.
 
-import { openBrowserSocket } from '../client/socket.ts';
-import { type ConnectionTestResult, testConnection } from '../client/test-connection.ts';
+import { type ConnectionTestResult, socketOpener, testConnection } from '@chrome-plus/client';
 import { allSitesPermission } from '../page/current-page.ts';
 import { required } from '../shared/dom.ts';
 import { localizePage, t } from '../shared/i18n.ts';
@@ -28,6 +27,7 @@ const presetList = required<HTMLElement>('[data-testid="preset-list"]');
 const pageBudget = required<HTMLInputElement>('[data-testid="page-budget"]');
 const pageAccess = required<HTMLInputElement>('[data-testid="page-access"]');
 const insecureWarning = required<HTMLElement>('[data-testid="insecure-server-warning"]');
+const openSocket = socketOpener(WebSocket);
 
 /** Shown while the address and token as typed would send the token unencrypted to another computer. */
 function showInsecureWarning(): void {
@@ -142,7 +142,7 @@ async function runTest(): Promise<void> {
     const outcome = await testConnection({
       url: settings.serverUrl,
       token: settings.token,
-      openSocket: openBrowserSocket,
+      openSocket,
       probeHttp,
     });
     if (outcome.ok) {
@@ -194,15 +194,13 @@ async function main(): Promise<void> {
   });
   testButton.addEventListener('click', () => void runTest());
   // Fill the model list straight away when the saved server answers.
-  void testConnection({ url: settings.serverUrl, token: settings.token, openSocket: openBrowserSocket }).then(
-    (outcome) => {
-      if (outcome.ok)
-        fillModels(
-          outcome.models.map((info) => info.id),
-          model.value,
-        );
-    },
-  );
+  void testConnection({ url: settings.serverUrl, token: settings.token, openSocket }).then((outcome) => {
+    if (outcome.ok)
+      fillModels(
+        outcome.models.map((info) => info.id),
+        model.value,
+      );
+  });
 }
 
 void main();

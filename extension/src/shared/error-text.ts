@@ -1,5 +1,5 @@
 // Which plain-words message explains an answer's error, and whether retrying makes sense yet.
-import type { AnswerError } from '../client/answer.ts';
+import type { AnswerError } from '@chrome-plus/client';
 import type { MessageKey } from './i18n.ts';
 
 export interface ErrorText {

@@ -1,7 +1,7 @@
 // Every answer still streaming, in whichever conversation: its events go to its view (when shown) and, batched, to IndexedDB.
+
+import { type AnswerState, applyAnswerEvent, type ChatClient, type RequestEvent } from '@chrome-plus/client';
 import type { ChatMessage, ChatSendFrame } from '@chrome-plus/protocol';
-import { type AnswerState, applyAnswerEvent } from '../client/answer.ts';
-import type { ChatClient, RequestEvent } from '../client/chat-client.ts';
 import { ChunkBatcher } from '../store/chunk-batcher.ts';
 import type { ConversationStore } from '../store/conversation-store.ts';
 import type { AssistantMessage } from '../store/types.ts';

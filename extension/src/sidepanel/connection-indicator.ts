@@ -1,5 +1,5 @@
 // The header's connection state (dot, label, retry countdown) and the banner for a refused token.
-import type { ConnectionStatus } from '../client/connection.ts';
+import type { ConnectionStatus } from '@chrome-plus/client';
 import { required } from '../shared/dom.ts';
 import { t } from '../shared/i18n.ts';
 

@@ -1,7 +1,8 @@
 // The side panel's composition: one chat client, the live answers, the shown conversation, the page and
 // selection, the history; plus what belongs to the panel as a whole (settings, the model list, uploads).
+
+import { ChatClient, type ChatClientOptions } from '@chrome-plus/client';
 import type { ModelInfo } from '@chrome-plus/protocol';
-import { ChatClient, type ChatClientOptions } from '../client/chat-client.ts';
 import { presetsOf } from '../shared/presets.ts';
 import type { Settings } from '../shared/settings.ts';
 import type { ConversationStore } from '../store/conversation-store.ts';

@@ -1,8 +1,8 @@
 import 'fake-indexeddb/auto';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ScriptedGateway, waitUntil } from '@chrome-plus/client/testing';
 import { answerWith, lastAnswer, logOf, startPanel, storedAnswer } from '../../test/panel-session.ts';
-import { ScriptedGateway, waitUntil } from '../../test/scripted-gateway.ts';
 
 test('a message sent while disconnected waits as streaming, and Stop ends it at once without the server', async (t) => {
   // A port nothing listens on: the client stays offline and retries.

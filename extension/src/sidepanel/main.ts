@@ -1,5 +1,5 @@
 // Side panel entry: localize, load settings and storage, then hand over to the controller.
-import { openBrowserSocket } from '../client/socket.ts';
+import { socketOpener } from '@chrome-plus/client';
 import { fetchPageFile, readCurrentPage, requestPageAccess } from '../page/current-page.ts';
 import { localizePage } from '../shared/i18n.ts';
 import { onPendingSelection, takePendingSelection } from '../shared/selection-handoff.ts';
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
       saveSettings,
     },
     client: {
-      openSocket: openBrowserSocket,
+      openSocket: socketOpener(WebSocket),
       clientName: `chrome-plus-extension/${chrome.runtime.getManifest().version}`,
     },
     onStorageError: (error) => console.error('Chrome Plus: could not save the conversation', error),

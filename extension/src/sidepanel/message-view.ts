@@ -1,6 +1,5 @@
 // The DOM of an assistant answer that streams, fails, or is stopped (a user's message: user-message.ts).
-import type { AnswerState } from '../client/answer.ts';
-import type { RequestEvent } from '../client/chat-client.ts';
+import type { AnswerState, RequestEvent } from '@chrome-plus/client';
 import { StreamingMarkdown } from '../render/streaming-markdown.ts';
 import { describeError } from '../shared/error-text.ts';
 import { t } from '../shared/i18n.ts';

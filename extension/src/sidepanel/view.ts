@@ -1,6 +1,7 @@
 // The side panel's DOM, put together from its parts (message list, composer, history, notices, header): it reports intents and draws state.
+
+import type { ConnectionStatus } from '@chrome-plus/client';
 import type { ModelInfo } from '@chrome-plus/protocol';
-import type { ConnectionStatus } from '../client/connection.ts';
 import { required } from '../shared/dom.ts';
 import { t } from '../shared/i18n.ts';
 import type { PromptPreset } from '../shared/settings.ts';

@@ -1,5 +1,5 @@
 // Gathers the events of a streaming answer between two writes, so storage sees a few chunks a second.
-import type { RequestEvent } from '../client/chat-client.ts';
+import type { RequestEvent } from '@chrome-plus/client';
 import type { AnswerChunk } from './types.ts';
 
 export class ChunkBatcher {

@@ -1,6 +1,7 @@
 // What the extension keeps in the browser: conversations, their messages, and answers still streaming.
+
+import type { AnswerError, AnswerStatus } from '@chrome-plus/client';
 import type { ChatMessage, Usage } from '@chrome-plus/protocol';
-import type { AnswerError, AnswerStatus } from '../client/answer.ts';
 
 export interface Conversation {
   id: string;

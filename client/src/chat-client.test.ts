@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ChatSendFrame, GenerationEvent } from '@chrome-plus/protocol';
-import { type GatewaySocket, ScriptedGateway, waitUntil } from '../../test/scripted-gateway.ts';
-import { openWsSocket } from '../../test/ws-socket.ts';
+import { type GatewaySocket, ScriptedGateway, waitUntil } from '../test/scripted-gateway.ts';
+import { openWsSocket } from '../test/ws-socket.ts';
 import { type AnswerState, applyAnswerEvent, emptyAnswer } from './answer.ts';
 import { ChatClient, type RequestEvent } from './chat-client.ts';
 

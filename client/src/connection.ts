@@ -1,4 +1,4 @@
-// One gateway connection: hello, heartbeat, close-code handling and reconnect with backoff.
+// One gateway connection: hello, app pings, close-code handling and reconnect with backoff.
 import {
   type ClientFrame,
   CloseCode,
@@ -155,7 +155,7 @@ export class Connection {
         this.lastReceivedAt = this.now();
         const hello: ClientFrame = {
           type: 'hello',
-          client: this.options.clientName ?? 'chrome-plus-extension',
+          client: this.options.clientName ?? 'chrome-plus',
         };
         if (this.settings.token) hello.token = this.settings.token;
         this.socket?.send(JSON.stringify(hello));

@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { ScriptedGateway } from '../../test/scripted-gateway.ts';
-import { openWsSocket } from '../../test/ws-socket.ts';
+import { ScriptedGateway } from '../test/scripted-gateway.ts';
+import { openWsSocket } from '../test/ws-socket.ts';
 import { testConnection } from './test-connection.ts';
 
 const probeHttp = async (url: string) => {

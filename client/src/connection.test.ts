@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ScriptedGateway, waitUntil } from '../../test/scripted-gateway.ts';
-import { openWsSocket } from '../../test/ws-socket.ts';
+import { ScriptedGateway, waitUntil } from '../test/scripted-gateway.ts';
+import { openWsSocket } from '../test/ws-socket.ts';
 import { Connection, type ConnectionOptions, type ConnectionState } from './connection.ts';
 
 const fastBackoff = { initialMs: 20, maxMs: 200, factor: 2, random: () => 0.5 };
