@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { cleanupPrefix, REDIS_URL, testPrefix } from '../../test/harness.ts';
 import { createKeys, requestKey } from './keys.ts';
 import { AppendRefused, createGenerationLog, errorBody, seqOf, toFrame } from './log.ts';
+import { cleanupPrefix, REDIS_URL, testPrefix } from '@chrome-plus/testkit';
 
 const prefix = testPrefix('log');
 const keys = createKeys(prefix);
@@ -38,7 +38,7 @@ test('seq rises by one per event; nothing follows the terminal event', async () 
   const key = requestKey('u', 'seq');
   await log.submit(key, { user: 'u', id: 'seq', model: 'm' });
   const begun = await log.begin(key, 'token-a');
-  assert.deepEqual(begun, { kind: 'started', cancelRequested: false, seq: 0, starts: 1 });
+  assert.deepEqual(begun, { kind: 'started', cancelRequested: false, seq: 0, starts: 1, interrupted: 0 });
   assert.equal(await log.append(key, 'token-a', { type: 'chat.delta', text: 'a' }), 1);
   assert.equal(await log.append(key, 'token-a', { type: 'chat.delta', text: 'b' }), 2);
   assert.equal(
@@ -63,10 +63,22 @@ test('a zombie (an attempt that was replaced) cannot write', async () => {
   await log.begin(key, 'old');
   assert.equal(await log.append(key, 'old', { type: 'chat.delta', text: 'x' }), 1);
   const second = await log.begin(key, 'new');
-  assert.deepEqual(second, { kind: 'started', cancelRequested: false, seq: 1, starts: 2 });
+  assert.deepEqual(second, { kind: 'started', cancelRequested: false, seq: 1, starts: 2, interrupted: 1 });
   assert.equal(await log.append(key, 'old', { type: 'chat.delta', text: 'zombie' }), AppendRefused.fenced);
   assert.equal(await log.finish(key, 'old', { type: 'chat.cancelled' }, 'u'), AppendRefused.fenced);
   assert.equal(await log.append(key, 'new', { type: 'chat.restart' }), 2);
+});
+
+test('a start handed back on shutdown is no crash; only the attempt that owns the request may say so', async () => {
+  const key = requestKey('u', 'handback');
+  await log.submit(key, { user: 'u', id: 'handback', model: 'm' });
+  await log.begin(key, 'first');
+  assert.equal(await log.handBack(key, 'first'), true);
+  const second = await log.begin(key, 'second');
+  assert.equal(second.kind === 'started' && second.interrupted, 0, 'the first start was handed back');
+  assert.equal(await log.handBack(key, 'first'), false, 'a replaced attempt cannot');
+  const third = await log.begin(key, 'third');
+  assert.equal(third.kind === 'started' && third.interrupted, 1, 'the second start crashed');
 });
 
 test('a cancel request stops the writer at its next append; the terminal event may still be written', async () => {

@@ -7,17 +7,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ServerFrame } from '@chrome-plus/protocol';
-import { type FakeOpenAI, startFakeOpenAI } from '../fake-openai-server.ts';
-import {
-  answerOf,
-  assertWellFormed,
-  chatSend,
-  cleanupPrefix,
-  REDIS_URL,
-  TestClient,
-  testPrefix,
-} from '../harness.ts';
-import { repoRoot, type Stack, startStack } from './stack.ts';
+import { answerOf, assertWellFormed, chatSend, TestClient } from '../harness.ts';
+import { type FakeOpenAI, startFakeOpenAI, cleanupPrefix, REDIS_URL, testPrefix, repoRoot, type Stack, startStack, until } from '@chrome-plus/testkit';
 
 const TOKEN = 'ops-test-token-1';
 const USER = 'opsuser';
@@ -39,21 +30,13 @@ function lastSeq(events: ServerFrame[]): number {
   return events.reduce((last, frame) => Math.max(last, 'seq' in frame ? (frame.seq ?? 0) : 0), 0);
 }
 
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+
+/** With AUTH_TOKENS set, /metrics asks for this. */
+const METRICS_TOKEN = 'topology-metrics-token';
 
 /** Prometheus text → value of each series, keyed `name{labels}` as exposed (the `role` label included). */
 async function scrape(httpUrl: string): Promise<Map<string, number>> {
-  const response = await fetch(`${httpUrl}/metrics`);
+  const response = await fetch(`${httpUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
   assert.equal(response.status, 200);
   const series = new Map<string, number>();
   for (const line of (await response.text()).split('\n')) {
@@ -113,6 +96,7 @@ describe('two gateways, two workers, one Redis (processes)', { timeout: 90_000 }
         KEY_PREFIX: prefix,
         LOG_LEVEL: 'info',
         AUTH_TOKENS: `${USER}:${TOKEN}`,
+        METRICS_TOKEN,
         OPENAI_BASE_URL: fake.url,
         OPENAI_API_KEY: 'sk-test',
         OPENAI_MODEL: 'fake-model',
@@ -209,7 +193,7 @@ describe('two gateways, two workers, one Redis (processes)', { timeout: 90_000 }
     const tokens = 30;
     const onA = await open(gatewayA.url);
     onA.send(pacedRequest(id, tokens, 30));
-    await until(() => deltasOf(onA, id) >= 5, 10_000, 'five deltas on gateway A');
+    await until(() => deltasOf(onA, id) >= 5, { what: 'five deltas on gateway A', timeoutMs: 10_000 });
     onA.close();
     await onA.closed;
     const seen = onA.events(id);
@@ -253,22 +237,14 @@ describe('two gateways, two workers, one Redis (processes)', { timeout: 90_000 }
 
     const ids = Array.from({ length: 10 }, () => randomUUID());
     for (const id of ids) client.send(pacedRequest(id, tokens, 25));
-    await until(
-      () =>
-        ids.every((id) => client.frames.some((frame) => frame.type === 'chat.accepted' && frame.id === id)),
-      10_000,
-      'every request accepted',
-    );
+    await until(() =>
+        ids.every((id) => client.frames.some((frame) => frame.type === 'chat.accepted' && frame.id === id)), { what: 'every request accepted', timeoutMs: 10_000 });
     // 2 workers × 4 slots for 10 requests: some wait in the queue, and the gauge shows it.
     const queued = await scrape(gateway.httpUrl);
     assert.ok(total(queued, 'chrome_plus_queue_jobs', { state: 'waiting' }) >= 1, 'waiting jobs are counted');
     assert.ok(total(queued, 'chrome_plus_queue_jobs', { state: 'active' }) >= 1, 'active jobs are counted');
-    await until(
-      async () => total(await scrape(workerA.httpUrl), 'chrome_plus_worker_active_jobs') >= 1,
-      10_000,
-      'worker A running jobs',
-    );
-    await until(() => ids.filter((id) => deltasOf(client, id) >= 3).length >= 4, 10_000, 'answers under way');
+    await until(async () => total(await scrape(workerA.httpUrl), 'chrome_plus_worker_active_jobs') >= 1, { what: 'worker A running jobs', timeoutMs: 10_000 });
+    await until(() => ids.filter((id) => deltasOf(client, id) >= 3).length >= 4, { what: 'answers under way', timeoutMs: 10_000 });
     const killedAt = Date.now();
     const exit = await workerA.kill('SIGTERM');
     assert.equal(
@@ -313,11 +289,7 @@ describe('two gateways, two workers, one Redis (processes)', { timeout: 90_000 }
         return { id, client };
       }),
     );
-    await until(
-      () => sessions.every(({ id, client }) => deltasOf(client, id) >= 3),
-      10_000,
-      'every answer under way',
-    );
+    await until(() => sessions.every(({ id, client }) => deltasOf(client, id) >= 3), { what: 'every answer under way', timeoutMs: 10_000 });
     const exit = await gatewayA.kill('SIGTERM');
     assert.equal(exit.code, 0, `gateway A exited with ${JSON.stringify(exit)}`);
 
