@@ -1,14 +1,25 @@
 // One streaming client for every OpenAI-compatible Chat Completions API (OpenAI, DeepSeek, Ollama, vLLM, ...), with timeouts.
-
+//
+// The call is undici's `request` on a keep-alive pool made once per provider, and its event stream is read
+// with eventsource-parser: the official SDK's streaming path (fetch, web streams, a client per call) was most of
+// a worker's CPU per token (docs/benchmarks.md, E3). The SDK's types still describe the chunks.
+import { StringDecoder } from 'node:string_decoder';
 import type { Usage } from '@chrome-plus/protocol';
-import OpenAI from 'openai';
+import { createParser, type ParseError } from 'eventsource-parser';
 import type {
   ChatCompletionChunk,
   ChatCompletionCreateParamsStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
+import { type Dispatcher, Pool } from 'undici';
 import { abortReason } from './abort.ts';
-import { mapOpenAIError } from './map-openai-error.ts';
+import {
+  type HeaderSource,
+  mapTransportError,
+  mapUpstreamError,
+  upstreamError,
+  upstreamHttpError,
+} from './map-openai-error.ts';
 import {
   type Provider,
   ProviderError,
@@ -31,7 +42,9 @@ export interface OpenAICompatibleProviderOptions {
   baseURL: string;
   /** Omitted for servers that take no key (a local Ollama): no Authorization header is sent. */
   apiKey?: string | undefined;
-  /** Replaces the global fetch, e.g. for tests. */
+  /** The undici dispatcher calls go through (default: a keep-alive Pool for the base URL's origin, made here, once). */
+  dispatcher?: Dispatcher;
+  /** Sends calls through this fetch instead of undici (tests, unusual transports); the slower path. */
   fetch?: typeof globalThis.fetch;
   timeouts: ProviderTimeouts;
 }
@@ -41,6 +54,19 @@ interface ReasoningDelta {
   reasoning_content?: unknown;
   reasoning?: unknown;
 }
+
+/** A response as the stream reads it, whichever client made the call. */
+interface UpstreamResponse {
+  status: number;
+  headers: HeaderSource;
+  body: AsyncIterable<Uint8Array>;
+  text(): Promise<string>;
+}
+
+type Send = (body: string, signal: AbortSignal) => Promise<UpstreamResponse>;
+
+/** One event's data is at most this long (characters): a server that never ends a line must not fill the memory. */
+const maxEventLength = 8 * 1024 * 1024;
 
 function nonEmpty(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -56,50 +82,70 @@ function toOpenAIMessage(message: ProviderMessage): ChatCompletionMessageParam {
   return { role: message.role, content };
 }
 
+/** `${baseURL}/chat/completions`, as the SDK joined them (one slash between). */
+function completionsURL(baseURL: string): URL {
+  return new URL(`${baseURL.replace(/\/+$/, '')}/chat/completions`);
+}
+
 /**
- * Wraps fetch so that every byte of the response body counts as life for the idle timer, and the
- * arrival of the headers ends the connect timer. Reading bytes (not parsed chunks) matters because
- * DeepSeek sends only `: keep-alive` comments while a request waits in its queue.
+ * The headers of every call. `accept` is what the official SDK sends, so servers tested against it answer alike;
+ * without a key there is no Authorization header at all.
  */
-function observingFetch(
-  baseFetch: typeof globalThis.fetch,
-  onHeaders: () => void,
-  onBytes: () => void,
-): typeof globalThis.fetch {
-  return async (input, init) => {
-    const response = await baseFetch(input, init);
-    onHeaders();
-    const body = response.body;
-    if (body === null) return response;
-    const reader = body.getReader();
-    const observed = new ReadableStream<Uint8Array>(
-      {
-        async pull(controller) {
-          const { done, value } = await reader.read();
-          if (done) {
-            controller.close();
-            return;
-          }
-          onBytes();
-          controller.enqueue(value);
-        },
-        cancel(reason) {
-          return reader.cancel(reason);
-        },
-      },
-      { highWaterMark: 0 },
-    );
-    return new Response(observed, {
-      status: response.status,
-      statusText: response.statusText,
+function requestHeaders(apiKey: string | undefined): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    accept: 'application/json',
+    'user-agent': 'chrome-plus',
+    ...(apiKey !== undefined && { authorization: `Bearer ${apiKey}` }),
+  };
+}
+
+/**
+ * A keep-alive pool for one origin. undici's own headers and body timers are off: the connect, idle and total
+ * timers of each call are the only ones, so a timeout always reads as the same ProviderError.
+ */
+function createPool(origin: string): Pool {
+  return new Pool(origin, { headersTimeout: 0, bodyTimeout: 0 });
+}
+
+function sendWithUndici(dispatcher: Dispatcher, url: URL, headers: Record<string, string>): Send {
+  const origin = url.origin;
+  const path = `${url.pathname}${url.search}`;
+  return async (body, signal) => {
+    const response = await dispatcher.request({ origin, path, method: 'POST', headers, body, signal });
+    return {
+      status: response.statusCode,
       headers: response.headers,
-    });
+      body: response.body,
+      text: () => response.body.text(),
+    };
+  };
+}
+
+async function* noBody(): AsyncGenerator<Uint8Array> {}
+
+function sendWithFetch(fetch: typeof globalThis.fetch, url: URL, headers: Record<string, string>): Send {
+  const href = url.href;
+  return async (body, signal) => {
+    const response = await fetch(href, { method: 'POST', headers, body, signal });
+    const stream = response.body;
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: stream === null ? noBody() : (stream as unknown as AsyncIterable<Uint8Array>),
+      text: () => response.text(),
+    };
   };
 }
 
 export function createOpenAICompatibleProvider(options: OpenAICompatibleProviderOptions): Provider {
-  const { id, baseURL, apiKey, timeouts } = options;
-  const baseFetch = options.fetch ?? globalThis.fetch;
+  const { id, apiKey, timeouts } = options;
+  const url = completionsURL(options.baseURL);
+  const headers = requestHeaders(apiKey);
+  const send =
+    options.fetch !== undefined
+      ? sendWithFetch(options.fetch, url, headers)
+      : sendWithUndici(options.dispatcher ?? createPool(url.origin), url, headers);
 
   function timeoutError(kind: 'connect' | 'idle' | 'total'): ProviderError {
     const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
@@ -115,8 +161,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     const callerSignal = request.signal;
     if (callerSignal.aborted) throw abortReason(callerSignal);
 
-    // One controller aborts the HTTP call; `failure` remembers why, because the SDK turns an abort
-    // into APIUserAbortError before headers and into a quiet end of the stream after them.
+    // One controller aborts the HTTP call; `failure` remembers why, so that whatever undici throws once it
+    // is aborted (the reason, or a "terminated" of the body) the caller gets the reason.
     const controller = new AbortController();
     let failure: Error | undefined;
     const abortWith = (reason: Error) => {
@@ -132,30 +178,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     let idleTimer: NodeJS.Timeout | undefined;
     const connectTimer = setTimeout(() => abortWith(timeoutError('connect')), timeouts.connectMs);
     const totalTimer = setTimeout(() => abortWith(timeoutError('total')), timeouts.totalMs);
-    const onHeaders = () => {
-      clearTimeout(connectTimer);
-      idleTimer = setTimeout(() => {
-        if (consumerBusy) idleTimer?.refresh();
-        else abortWith(timeoutError('idle'));
-      }, timeouts.idleMs);
-    };
-    const onBytes = () => idleTimer?.refresh();
 
-    const client = new OpenAI({
-      baseURL,
-      apiKey: apiKey ?? 'unused',
-      // Everything explicit: the SDK would otherwise read OPENAI_* variables, and send an OpenAI
-      // organisation or admin key to whichever provider this is.
-      organization: null,
-      project: null,
-      adminAPIKey: null,
-      ...(apiKey === undefined && { defaultHeaders: { Authorization: null } }),
-      // The worker retries, with its own policy; the SDK's own timer must never fire before ours.
-      maxRetries: 0,
-      timeout: Math.max(timeouts.connectMs, timeouts.totalMs) + 1000,
-      logLevel: 'off',
-      fetch: observingFetch(baseFetch, onHeaders, onBytes),
-    });
     const context = { providerId: id, model: request.model, apiKey, midStream: false };
     const params: ChatCompletionCreateParamsStreaming = {
       model: request.model,
@@ -169,48 +192,102 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
 
     let completed = false;
     try {
-      let chunks: AsyncIterable<ChatCompletionChunk>;
+      let response: UpstreamResponse;
       try {
-        chunks = await client.chat.completions.create(params, { signal: controller.signal });
+        response = await send(JSON.stringify(params), controller.signal);
       } catch (error) {
-        throw failure ?? mapOpenAIError(error, context);
+        throw failure ?? mapTransportError(error, context);
+      }
+      clearTimeout(connectTimer);
+      idleTimer = setTimeout(() => {
+        if (consumerBusy) idleTimer?.refresh();
+        else abortWith(timeoutError('idle'));
+      }, timeouts.idleMs);
+
+      if (response.status < 200 || response.status > 299) {
+        // As the SDK did: a body that cannot be read is described by the read's error.
+        const body = await response
+          .text()
+          .catch((error: unknown) => String((error as Error)?.message ?? error));
+        throw (
+          failure ?? mapUpstreamError(upstreamHttpError(response.status, body, response.headers), context)
+        );
       }
       context.midStream = true;
 
+      // The data of the events the last chunk of bytes completed, in order.
+      const events: string[] = [];
+      let malformed: ParseError | undefined;
+      const parser = createParser({
+        onEvent: (event) => {
+          events.push(event.data);
+        },
+        onError: (error) => {
+          if (error.type === 'max-buffer-size-exceeded') malformed = error;
+        },
+        maxBufferSize: maxEventLength,
+      });
+      const decoder = new StringDecoder('utf8');
+      let done = false;
       let finishReason: string | undefined;
       let model = request.model;
       let usage: Usage | undefined;
       try {
-        for await (const chunk of chunks) {
-          if (typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
-          if (chunk.usage) {
-            usage = {
-              promptTokens: chunk.usage.prompt_tokens,
-              completionTokens: chunk.usage.completion_tokens,
-            };
+        for await (const bytes of response.body) {
+          // Bytes, not events, are life: DeepSeek sends only `: keep-alive` comments while a request is queued.
+          idleTimer.refresh();
+          parser.feed(decoder.write(bytes));
+          if (malformed !== undefined) throw new SyntaxError(malformed.message);
+          for (let index = 0; index < events.length; index++) {
+            const data = events[index] as string;
+            // Past [DONE] the stream is read to its end (so the connection can be reused) and ignored.
+            if (done) continue;
+            if (data.startsWith('[DONE]')) {
+              done = true;
+              continue;
+            }
+            const parsed: unknown = JSON.parse(data);
+            if (typeof parsed !== 'object' || parsed === null) continue;
+            if ('error' in parsed && parsed.error) {
+              throw mapUpstreamError(
+                upstreamError(undefined, parsed.error, undefined, response.headers),
+                context,
+              );
+            }
+            const chunk = parsed as ChatCompletionChunk;
+            if (typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
+            if (chunk.usage) {
+              usage = {
+                promptTokens: chunk.usage.prompt_tokens,
+                completionTokens: chunk.usage.completion_tokens,
+              };
+            }
+            const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
+            if (choice === undefined) continue;
+            if (choice.finish_reason) finishReason = choice.finish_reason;
+            const delta: ChatCompletionChunk.Choice.Delta & ReasoningDelta = choice.delta ?? {};
+            const text = nonEmpty(delta.content);
+            const reasoning = nonEmpty(delta.reasoning_content) ?? nonEmpty(delta.reasoning);
+            if (text === undefined && reasoning === undefined) continue;
+            const event: ProviderEvent = { type: 'delta' };
+            if (reasoning !== undefined) event.reasoning = reasoning;
+            if (text !== undefined) event.text = text;
+            consumerBusy = true;
+            yield event;
+            consumerBusy = false;
+            // A timer that fired while the consumer held the event has aborted the call: stop here.
+            if (failure) throw failure;
+            idleTimer.refresh();
           }
-          const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
-          if (choice === undefined) continue;
-          if (choice.finish_reason) finishReason = choice.finish_reason;
-          const delta: ChatCompletionChunk.Choice.Delta & ReasoningDelta = choice.delta ?? {};
-          const text = nonEmpty(delta.content);
-          const reasoning = nonEmpty(delta.reasoning_content) ?? nonEmpty(delta.reasoning);
-          if (text === undefined && reasoning === undefined) continue;
-          const event: ProviderEvent = { type: 'delta' };
-          if (reasoning !== undefined) event.reasoning = reasoning;
-          if (text !== undefined) event.text = text;
-          consumerBusy = true;
-          yield event;
-          consumerBusy = false;
-          idleTimer?.refresh();
+          events.length = 0;
         }
       } catch (error) {
         if (failure) throw failure;
         // A socket cut after the last finish_reason lost at most the usage: the answer itself is whole.
-        if (finishReason === undefined || error instanceof OpenAI.APIError)
-          throw mapOpenAIError(error, context);
+        // An error the API reported in the stream (already a ProviderError) always counts.
+        if (finishReason === undefined || error instanceof ProviderError)
+          throw mapTransportError(error, context);
       }
-      // The SDK ends the stream quietly when aborted: say why.
       if (failure) throw failure;
       if (finishReason === undefined) {
         throw new ProviderError(
