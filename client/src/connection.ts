@@ -51,7 +51,8 @@ export interface ConnectionOptions extends ConnectionSettings {
   onFrame?: (frame: ServerFrame) => void;
 }
 
-const closeCodeStale = 4000;
+/** The code this client closes a socket with when it heard nothing for too long (its own, never the server's). */
+export const staleCloseCode = 4000;
 
 export class Connection {
   private settings: ConnectionSettings;
@@ -200,7 +201,7 @@ export class Connection {
       if (this.status.state !== 'connected') return;
       if (this.now() - this.lastReceivedAt > staleAfter) {
         // A half-open TCP connection may never report its death: drop it ourselves.
-        this.socketEnded(closeCodeStale);
+        this.socketEnded(staleCloseCode);
         return;
       }
       this.socket?.send(JSON.stringify({ type: 'ping', t: this.now() }));
@@ -210,7 +211,7 @@ export class Connection {
 
   private socketEnded(code: number): void {
     this.clearTimers();
-    this.dropSocket(closeCodeStale, 'abandoned');
+    this.dropSocket(staleCloseCode, 'abandoned');
     if (code === CloseCode.unauthorized || this.refusedToken) {
       this.setStatus({ state: 'unauthorized', lastCloseCode: code });
       return;

@@ -14,6 +14,7 @@ export {
   type ConnectionSettings,
   type ConnectionState,
   type ConnectionStatus,
+  staleCloseCode,
 } from './connection.ts';
 export { RequestTracker, type TrackVerdict } from './request-tracker.ts';
 export {

@@ -1,8 +1,15 @@
-// A command-line client of the wire protocol: sends one message and streams the answer to the terminal,
-// reconnecting and resuming from the last seq if the connection drops.
+// A command-line client of the wire protocol: sends one message and streams the answer to the terminal. The
+// shared client (@chrome-plus/client) reconnects, resumes from the last seq and drops replayed events.
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { CloseCode, parseServerFrame, reconnectCloseCodes, type ServerFrame } from '@chrome-plus/protocol';
+import {
+  ChatClient,
+  type ConnectionStatus,
+  type RequestEvent,
+  socketOpener,
+  staleCloseCode,
+} from '@chrome-plus/client';
+import { CloseCode, reconnectCloseCodes } from '@chrome-plus/protocol';
 import { WebSocket } from 'ws';
 import { readHidden } from './read-hidden.ts';
 
@@ -53,115 +60,130 @@ const note = (line: string) => {
   if (!values.quiet) process.stderr.write(`${dim(line)}\n`);
 };
 
-let last = 0;
-let sent = false;
-let attempt = 0;
 let answer = '';
+let everConnected = false;
+/** Reconnect attempts since the last welcome. */
+let failures = 0;
+/** The message of the refusal that came before a 4401. */
+let refusal = 'unauthorized';
+/** The error that failed the last socket, to say why a first connection failed. */
+let socketError: Error | undefined;
+
+/** ws's WebSocket, remembering why a socket failed (the shared client only sees the close code). */
+class CliWebSocket extends WebSocket {
+  constructor(address: string) {
+    super(address);
+    this.on('error', (error) => {
+      socketError = error;
+    });
+  }
+}
 
 function finish(code: number): never {
   process.stdout.write(answer.endsWith('\n') || answer === '' ? '' : '\n');
   process.exit(code);
 }
 
-function connect(): void {
-  const socket = new WebSocket(url);
-  socket.on('open', () => {
-    attempt = 0;
-    socket.send(
-      JSON.stringify({ type: 'hello', client: 'chrome-plus-cli', ...(token !== undefined && { token }) }),
-    );
-  });
-  socket.on('message', (data) => {
-    const parsed = parseServerFrame(data.toString());
-    if (parsed.ok !== true) return; // unknown or malformed frames are ignored, as the protocol asks
-    handle(socket, parsed.frame);
-  });
-  socket.on('close', (code, reason) => {
-    if (code === CloseCode.unauthorized) {
+const client = new ChatClient({
+  url,
+  token,
+  openSocket: socketOpener(CliWebSocket),
+  clientName: 'chrome-plus-cli',
+  backoff: { initialMs: 500, maxMs: 5_000, factor: 2, random: Math.random },
+  onStatus: (status) => void onStatus(status),
+  onEvent,
+  onServerError: (frame) => {
+    // A refused hello is told (or the token asked for) when the socket closes.
+    if (frame.code === 'unauthorized') refusal = frame.message || refusal;
+    else console.error(`error (${frame.code}): ${frame.message}`);
+  },
+});
+
+async function onStatus(status: ConnectionStatus): Promise<void> {
+  const code = status.lastCloseCode;
+  switch (status.state) {
+    case 'connected': {
+      everConnected = true;
+      failures = 0;
+      const welcome = client.connection.welcome;
+      if (welcome) note(`[connected to ${welcome.server} as ${welcome.user}]`);
+      if (values.models) await listModels();
+      return;
+    }
+    case 'unauthorized':
       // No token yet, and someone at a terminal: ask once, without echo, then connect again.
       if (token === undefined && process.stdin.isTTY) {
-        void readHidden('token: ').then((typed) => {
-          if (!typed) process.exit(1);
-          token = typed;
-          connect();
-        });
+        const typed = await readHidden('token: ');
+        if (!typed) process.exit(1);
+        token = typed;
+        client.connection.configure({ url, token });
         return;
       }
-      console.error(
-        `the server refused the token (${reason.toString() || 'unauthorized'}): set CHROME_PLUS_TOKEN`,
-      );
+      console.error(`the server refused the token (${refusal}): set CHROME_PLUS_TOKEN`);
       process.exit(1);
-    }
-    if (!reconnectCloseCodes.includes(code) && code !== 1000) {
-      console.error(`connection closed (${code} ${reason.toString()})`);
-      process.exit(1);
-    }
-    attempt++;
-    if (attempt > 8) {
-      console.error('gave up reconnecting');
-      process.exit(1);
-    }
-    const delay = Math.min(250 * 2 ** attempt, 5_000) * (0.5 + Math.random() / 2);
-    note(`[connection lost (${code}); reconnecting in ${Math.round(delay)} ms]`);
-    setTimeout(connect, delay);
-  });
-  socket.on('error', (error) => {
-    if (attempt === 0 && !sent) {
-      console.error(
-        `cannot connect to ${url}: ${error.message}\nIs the server running? Start it with: npm start`,
-      );
-      process.exit(1);
-    }
-  });
+      return;
+    case 'offline':
+      if (!everConnected) {
+        console.error(
+          `cannot connect to ${url}: ${socketError?.message ?? `closed with ${code}`}\n` +
+            'Is the server running? Start it with: npm start',
+        );
+        process.exit(1);
+      }
+      // Refusals of this client's own frames (binary, too large, a flood): trying again would repeat them.
+      if (
+        code !== undefined &&
+        !reconnectCloseCodes.includes(code) &&
+        code !== CloseCode.normal &&
+        code !== staleCloseCode
+      ) {
+        console.error(`connection closed (${code})`);
+        process.exit(1);
+      }
+      if (++failures > 8) {
+        console.error('gave up reconnecting');
+        process.exit(1);
+      }
+      note(`[connection lost (${code}); reconnecting in ${(status.retryAt ?? Date.now()) - Date.now()} ms]`);
+      return;
+    default:
+      return;
+  }
 }
 
-function handle(socket: WebSocket, frame: ServerFrame): void {
-  switch (frame.type) {
-    case 'welcome':
-      note(`[connected to ${frame.server} as ${frame.user}]`);
-      if (values.models) {
-        socket.send(JSON.stringify({ type: 'models.list' }));
-      } else if (!sent) {
-        sent = true;
-        const messages = [
-          ...(values.system ? [{ role: 'system', content: values.system }] : []),
-          { role: 'user', content: text },
-        ];
-        socket.send(
-          JSON.stringify({ type: 'chat.send', id, messages, ...(values.model && { model: values.model }) }),
-        );
-      } else {
-        socket.send(JSON.stringify({ type: 'chat.resume', id, after: last }));
-      }
-      return;
-    case 'models':
-      for (const model of frame.models) {
-        console.log(
-          `${model.id === frame.default ? '*' : ' '} ${model.id}  (${model.provider}${model.reasoning ? ', reasoning' : ''}${model.vision ? ', images' : ''})`,
-        );
-      }
-      process.exit(0);
-      return;
+async function listModels(): Promise<void> {
+  const frame = await client.listModels().catch((error: Error) => {
+    console.error(`no model list: ${error.message}`);
+    process.exit(1);
+  });
+  for (const model of frame.models) {
+    console.log(
+      `${model.id === frame.default ? '*' : ' '} ${model.id}  (${model.provider}${model.reasoning ? ', reasoning' : ''}${model.vision ? ', images' : ''})`,
+    );
+  }
+  process.exit(0);
+}
+
+/** Each event of the request once, in seq order: the client has deduplicated and resumed. */
+function onEvent(event: RequestEvent): void {
+  switch (event.type) {
     case 'chat.accepted':
-      note(`[request ${frame.id} accepted]`);
+      note(`[request ${event.id} accepted]`);
       return;
     case 'chat.delta':
-      if (frame.seq <= last) return;
-      last = frame.seq;
-      if (frame.reasoning) process.stderr.write(dim(frame.reasoning));
-      if (frame.text) {
-        answer += frame.text;
-        process.stdout.write(frame.text);
+      if (event.reasoning) process.stderr.write(dim(event.reasoning));
+      if (event.text) {
+        answer += event.text;
+        process.stdout.write(event.text);
       }
       return;
     case 'chat.restart':
-      last = frame.seq;
       answer = '';
       note('\n[the generation restarted; the answer starts over]');
       return;
     case 'chat.done':
       note(
-        `\n[done: ${frame.finishReason}, ${frame.model}${frame.usage ? `, ${frame.usage.promptTokens}+${frame.usage.completionTokens} tokens` : ''}]`,
+        `\n[done: ${event.finishReason}, ${event.model}${event.usage ? `, ${event.usage.promptTokens}+${event.usage.completionTokens} tokens` : ''}]`,
       );
       finish(0);
       return;
@@ -171,16 +193,9 @@ function handle(socket: WebSocket, frame: ServerFrame): void {
       return;
     case 'chat.error':
       console.error(
-        `\nerror (${frame.code}): ${frame.message}${frame.retryAfterMs ? ` (retry in ${Math.ceil(frame.retryAfterMs / 1000)} s)` : ''}`,
+        `\nerror (${event.code}): ${event.message}${event.retryAfterMs ? ` (retry in ${Math.ceil(event.retryAfterMs / 1000)} s)` : ''}`,
       );
       finish(1);
-      return;
-    case 'error':
-      // A refused hello is told (or the token asked for) when the socket closes.
-      if (frame.code === 'unauthorized') return;
-      console.error(`error (${frame.code}): ${frame.message}`);
-      return;
-    case 'pong':
       return;
   }
 }
@@ -194,4 +209,16 @@ process.on('SIGINT', () => {
   note('\n[interrupted: the answer goes on on the server; resume with --id]');
   process.exit(130);
 });
-connect();
+if (!values.models) {
+  // Goes out once connected; after a reconnect the client resumes it from the last seq it saw.
+  client.send({
+    type: 'chat.send',
+    id,
+    messages: [
+      ...(values.system ? [{ role: 'system' as const, content: values.system }] : []),
+      { role: 'user', content: text },
+    ],
+    ...(values.model && { model: values.model }),
+  });
+}
+client.start();
