@@ -5,14 +5,16 @@
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # 1. The server's production dependencies, and nothing else of the workspace. npm ci reads every workspace's
-#    manifest (the lockfile names them all), hence the package.json of the extension and the benchmark.
+#    manifest (the lockfile names them all), hence the package.json of the extension, the benchmark and the test kit.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY protocol/package.json protocol/
+COPY client/package.json client/
 COPY server/package.json server/
 COPY extension/package.json extension/
 COPY bench/package.json bench/
+COPY testkit/package.json testkit/
 # No install scripts: msgpackr (BullMQ) finds its prebuilt binary, or falls back to JavaScript.
 # The workspace links go: protocol is bundled into the server, nothing imports it at run time.
 RUN npm ci --omit=dev --workspace=@chrome-plus/server --ignore-scripts --no-audit --no-fund \
@@ -25,12 +27,14 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY protocol/package.json protocol/
+COPY client/package.json client/
 COPY server/package.json server/
 COPY extension/package.json extension/
 COPY bench/package.json bench/
+COPY testkit/package.json testkit/
 RUN npm ci --workspace=@chrome-plus/server --include-workspace-root --ignore-scripts --no-audit --no-fund
 COPY protocol/src protocol/src
-COPY server/build.mjs server/
+COPY server/build.mjs server/build-externals.mjs server/
 COPY server/src server/src
 RUN npm run build --workspace=@chrome-plus/server
 

@@ -22,7 +22,7 @@ function collect(path, suffix, out) {
 const args = process.argv.slice(2);
 const suffixIndex = args.indexOf('--suffix');
 const suffix = suffixIndex >= 0 ? args.splice(suffixIndex, 2)[1] : '.test.ts';
-const roots = args.length > 0 ? args : ['protocol', 'client', 'server', 'extension'];
+const roots = args.length > 0 ? args : ['protocol', 'client', 'testkit', 'server', 'extension'];
 const files = roots.flatMap((root) => collect(root, suffix, []));
 if (files.length === 0) {
   console.error(`no ${suffix} files under ${roots.join(', ')}`);

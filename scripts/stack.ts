@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot, type StackProcess, startStack } from '../server/test/ops/stack.ts';
+import { repoRoot, type StackProcess, startStack } from '@chrome-plus/testkit';
 
 const usage = `usage: npm run stack -- [options]
 
@@ -145,7 +145,7 @@ try {
     if (stopping) {
       process.stdout.write('second signal: killing everything now\n');
       for (const process_ of [...stack.gateways, ...stack.workers])
-        if (process_.running) process.kill(process_.pid, 'SIGKILL');
+        if (process_.alive()) process.kill(process_.pid, 'SIGKILL');
       process.exit(1);
     }
     stopping = true;

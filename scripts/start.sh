@@ -13,7 +13,7 @@ if [ "$role" != "worker" ] && [ -f extension/package.json ] && [ ! -f extension/
   echo "Building the extension into extension/dist..." >&2
   npm run build --silent -w extension
 fi
-node scripts/ensure-redis.mjs
+node --import tsx scripts/ensure-redis.ts
 if [ "$role" != "worker" ] && [ -f extension/dist/manifest.json ]; then
   echo "Chrome Plus: load extension/dist as an unpacked extension (chrome://extensions, Developer mode) and open the side panel." >&2
 fi

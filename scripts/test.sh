@@ -21,7 +21,7 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-node scripts/ensure-redis.mjs
+node --import tsx scripts/ensure-redis.ts
 
 echo "== lint" >&2
 npx biome check .

@@ -1,27 +1,23 @@
 // Bundles the bench's processes with esbuild, as server/build.mjs bundles the server for production: run by plain
 // node, without tsx (whose keepNames adds a property to every closure, a few KB per socket) and without its start-up.
 // `serverSource` redirects the bundle's server/src imports to a copy (an experiment kept outside the work tree).
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { buildExternals } from '@chrome-plus/server/build-externals';
+import { repoRoot } from '@chrome-plus/testkit';
 import { build, type Plugin } from 'esbuild';
-import { REPO_ROOT } from './processes.ts';
 
 /** npm packages stay in node_modules (BullMQ reads its Lua scripts from there); workspace packages are bundled. */
 function externals(): string[] {
-  const names = new Set<string>();
-  for (const manifest of ['server/package.json', 'bench/package.json', 'package.json']) {
-    const parsed = JSON.parse(readFileSync(join(REPO_ROOT, manifest), 'utf8')) as {
-      dependencies?: Record<string, string>;
-      devDependencies?: Record<string, string>;
-    };
-    for (const name of Object.keys({ ...parsed.dependencies, ...parsed.devDependencies }))
-      if (!name.startsWith('@chrome-plus/')) names.add(name);
-  }
-  return [...names].flatMap((name) => [name, `${name}/*`]);
+  const manifests = ['server/package.json', 'bench/package.json', 'package.json'];
+  return buildExternals(
+    manifests.map((manifest) => join(repoRoot, manifest)),
+    { dev: true },
+  );
 }
 
 function redirectServer(serverSource: string): Plugin {
-  const original = join(REPO_ROOT, 'server', 'src');
+  const original = join(repoRoot, 'server', 'src');
   return {
     name: 'redirect-server-src',
     setup(builder) {
@@ -53,7 +49,7 @@ export async function buildServers(
   mkdirSync(outdir, { recursive: true });
   await build({
     entryPoints: Object.fromEntries(
-      Object.entries(ENTRIES).map(([name, path]) => [name, join(REPO_ROOT, path)]),
+      Object.entries(ENTRIES).map(([name, path]) => [name, join(repoRoot, path)]),
     ),
     outdir,
     bundle: true,

@@ -4,9 +4,9 @@
 import { cpSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { repoRoot } from '@chrome-plus/testkit';
 import { chromium } from 'playwright-core';
 import { markdownPieces } from './markdown-tokens.ts';
-import { REPO_ROOT } from './processes.ts';
 import type { RunningTarget } from './targets.ts';
 
 export interface RenderSlice {
@@ -47,7 +47,7 @@ const CHROMIUM = '/usr/bin/chromium';
 
 export function renderAvailable(): string | undefined {
   if (!existsSync(CHROMIUM)) return 'Chromium is not installed at /usr/bin/chromium';
-  if (!existsSync(join(REPO_ROOT, 'extension', 'dist', 'sidepanel.html')))
+  if (!existsSync(join(repoRoot, 'extension', 'dist', 'sidepanel.html')))
     return 'extension/dist is not built (npm run build -w extension)';
   return undefined;
 }
@@ -78,7 +78,7 @@ export async function runRender(
   // A copy of the build, so that a rebuild by someone else during the run cannot pull it away.
   const extensionDir = mkdtempSync(join(tmpdir(), 'bench-extension-'));
   const userDataDir = mkdtempSync(join(tmpdir(), 'bench-chromium-'));
-  const dist = join(REPO_ROOT, 'extension', 'dist');
+  const dist = join(repoRoot, 'extension', 'dist');
   const builtAt = statSync(join(dist, 'sidepanel.js')).mtime.toISOString();
   cpSync(dist, extensionDir, { recursive: true });
   const context = await chromium.launchPersistentContext(userDataDir, {

@@ -8,10 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import { repoRoot } from '@chrome-plus/testkit';
 import { buildServers } from './build-servers.ts';
 import { renderAvailable, runRender } from './extension-render.ts';
 import { plotResults } from './plot.ts';
-import { baseEnv, REPO_ROOT, type Service, spawnService, useBundles } from './processes.ts';
+import { baseEnv, type Service, spawnService, useBundles } from './processes.ts';
 import { connectRedis, deleteKeys, redisVersion } from './redis-keys.ts';
 import { checkTargets, compareTable, figuresTable, renderLine, targetsTable } from './report.ts';
 import type { BenchResults, Conditions, TargetResults } from './results.ts';
@@ -143,11 +144,11 @@ function otherBusyProcesses(): string[] {
 function commit(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: REPO_ROOT,
+      cwd: repoRoot,
       encoding: 'utf8',
     }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--', 'server', 'protocol'], {
-      cwd: REPO_ROOT,
+      cwd: repoRoot,
       encoding: 'utf8',
     }).trim();
     return dirty === '' ? head : `${head} (server/protocol with uncommitted changes)`;
@@ -188,7 +189,7 @@ async function run(options: Options): Promise<void> {
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const runId = Date.now().toString(36);
-  const resultsDir = join(REPO_ROOT, 'bench', 'results');
+  const resultsDir = join(repoRoot, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const profileDir = options.profile ? join(resultsDir, 'profiles', stamp) : undefined;
   const buildDir = join(resultsDir, 'build', stamp);
@@ -355,7 +356,7 @@ async function run(options: Options): Promise<void> {
   const svgPath =
     options.svg ??
     (plan.mode === 'full' && options.scenarios === undefined
-      ? join(REPO_ROOT, 'docs', 'benchmarks.svg')
+      ? join(repoRoot, 'docs', 'benchmarks.svg')
       : join(resultsDir, `${stamp}.svg`));
   writeFileSync(svgPath, plotResults(results));
 

@@ -1,11 +1,9 @@
 // Child processes of a benchmark run: services that announce readiness on stdout, their memory and CPU from /proc,
 // and load-generator runs over IPC. Every wait is bounded; every child is stopped by its own pid.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { repoRoot, rssKiB, startProcess } from '@chrome-plus/testkit';
 import type { IdleResult, LoadMessage, LoadSpec, OrchestratorMessage, StreamsResult } from './load/spec.ts';
-
-export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
 export interface Service {
   name: string;
@@ -58,81 +56,36 @@ export function baseEnv(): Record<string, string> {
   return env;
 }
 
-export function spawnService(options: SpawnOptions): Promise<Service> {
+/** Runs a bundle with plain node and waits for its `{"ready":true,"port":N}` line; its later `{"memory":…}` lines are kept. */
+export async function spawnService(options: SpawnOptions): Promise<Service> {
   const flags = ['--expose-gc', '--enable-source-maps'];
   if (options.cpuProfileDir !== undefined)
     flags.push('--cpu-prof', `--cpu-prof-dir=${join(options.cpuProfileDir, options.name)}`);
-  const child = spawn(process.execPath, [...flags, bundle(options.entry), ...(options.args ?? [])], {
-    cwd: REPO_ROOT,
+  let memory: ProcessMemory | undefined;
+  const child = startProcess<{ port: number }>({
+    name: options.name,
+    args: [...flags, bundle(options.entry), ...(options.args ?? [])],
     env: options.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    outputLimit: 4000,
+    ...(options.readyTimeoutMs !== undefined && { timeoutMs: options.readyTimeoutMs }),
+    readyLine: (line) =>
+      line.startsWith('{"ready":true') ? (JSON.parse(line) as { port: number }) : undefined,
+    onLine: (line) => {
+      if (line.startsWith('{"memory":')) memory = (JSON.parse(line) as { memory: ProcessMemory }).memory;
+    },
   });
-  let output = '';
-  const remember = (data: Buffer) => {
-    output = (output + data.toString('utf8')).slice(-4000);
+  const { port } = await child.ready;
+  return {
+    name: options.name,
+    pid: child.pid,
+    port,
+    memory: () => memory,
+    stop: async () => {
+      await child.stop(6_000);
+    },
   };
-  child.stderr.on('data', remember);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(
-        new Error(`${options.name} did not start within ${options.readyTimeoutMs ?? 30_000} ms:\n${output}`),
-      );
-    }, options.readyTimeoutMs ?? 30_000);
-    let buffered = '';
-    const onData = (data: Buffer) => {
-      remember(data);
-      buffered += data.toString('utf8');
-      for (const line of buffered.split('\n')) {
-        if (!line.startsWith('{"ready":true')) continue;
-        clearTimeout(timer);
-        child.stdout.off('data', onData);
-        // Keep draining stdout so that a chatty child never blocks on a full pipe; note its memory reports.
-        let memory: ProcessMemory | undefined;
-        let pending = '';
-        child.stdout.on('data', (data: Buffer) => {
-          remember(data);
-          pending += data.toString('utf8');
-          const lines = pending.split('\n');
-          pending = lines.pop() ?? '';
-          for (const candidate of lines) {
-            if (candidate.startsWith('{"memory":'))
-              memory = (JSON.parse(candidate) as { memory: ProcessMemory }).memory;
-          }
-        });
-        const { port } = JSON.parse(line) as { port: number };
-        resolve({
-          name: options.name,
-          pid: child.pid ?? 0,
-          port,
-          memory: () => memory,
-          stop: () => stopChild(child),
-        });
-        return;
-      }
-    };
-    child.stdout.on('data', onData);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${options.name} exited (${code ?? signal}) before it was ready:\n${output}`));
-    });
-  });
 }
 
-/** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
-export function stopChild(child: ChildProcess, graceMs = 6_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-/** Resident memory of a process, in bytes (0 once it is gone). */
 /** Asks a service (one of ours, see servers/collect-on-signal.ts) for a full garbage collection. */
 export function collectGarbage(pid: number): void {
   try {
@@ -142,25 +95,9 @@ export function collectGarbage(pid: number): void {
   }
 }
 
+/** Resident memory of a process, in bytes (0 once it is gone). */
 export function rssBytes(pid: number): number {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU time a process used so far (user + system), in seconds. */
-export function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
+  return (rssKiB(pid) ?? 0) * 1024;
 }
 
 export interface LoadHooks {
@@ -171,7 +108,7 @@ export interface LoadHooks {
 /** Runs one load-generator process for `spec`; `onConnected` may take its time (e.g. measure memory) before release. */
 export function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<StreamsResult | IdleResult> {
   const child = spawn(process.execPath, [bundle('loadgen')], {
-    cwd: REPO_ROOT,
+    cwd: repoRoot,
     env: { ...baseEnv(), BENCH_SPEC: JSON.stringify(spec) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -1,8 +1,9 @@
 // The scenarios of a run and how each one is measured: the load from a separate process, memory and CPU from /proc.
 import { readFileSync } from 'node:fs';
+import { cpuSeconds } from '@chrome-plus/testkit';
 import type { Redis } from 'ioredis';
 import type { IdleResult, StreamsResult, StreamsSpec } from './load/spec.ts';
-import { collectGarbage, cpuSeconds, rssBytes, runLoad, type Service } from './processes.ts';
+import { collectGarbage, rssBytes, runLoad, type Service } from './processes.ts';
 import { memoryOf, usedMemory } from './redis-keys.ts';
 import type { CapacityRun, IdleRun, LengthRun, ProcessUsage, StreamsRun } from './results.ts';
 import type { RunningTarget, TargetName } from './targets.ts';

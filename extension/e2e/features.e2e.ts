@@ -4,9 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { type FakeOpenAI, makePdf, type RecordedRequest } from '@chrome-plus/testkit';
 import type { Page } from 'playwright-core';
-import type { FakeOpenAI, RecordedRequest } from '../../server/test/fake-openai-server.ts';
-import { makePdf } from '../../server/test/fixtures/files.ts';
 import {
   answerText,
   type Backend,

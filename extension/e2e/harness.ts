@@ -1,18 +1,23 @@
 // End-to-end harness: the real gateway and worker (child processes) on Redis, a fake model server, and
 // Chromium with the built extension loaded.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { type AddressInfo, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  cleanupPrefix,
+  type FakeOpenAI,
+  freePort,
+  REDIS_URL,
+  type RoleProcess,
+  repoRoot,
+  startFakeOpenAI,
+  startRole,
+} from '@chrome-plus/testkit';
 import { type BrowserContext, chromium, type Locator, type Page, type Worker } from 'playwright-core';
-import { type FakeOpenAI, startFakeOpenAI } from '../../server/test/fake-openai-server.ts';
-import { cleanupPrefix, REDIS_URL } from '../../server/test/harness.ts';
-
-export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Pictures for a person checking the UI: in the ignored test-results folder, not in the repository. */
 export const testResults = join(repoRoot, 'extension', 'test-results');
@@ -34,67 +39,6 @@ const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export function chromiumAvailable(): boolean {
   return existsSync(chromiumPath);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-interface RoleProcess {
-  child: ChildProcess;
-  output: () => string;
-  kill(signal?: NodeJS.Signals): Promise<void>;
-}
-
-/** Starts `server/src/main.ts <role>` and resolves once it says it is ready. */
-async function spawnRole(
-  role: 'gateway' | 'worker' | 'all',
-  env: Record<string, string>,
-): Promise<RoleProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', role], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${role} did not start in time:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const gatewayReady = output.includes('gateway listening');
-      const workerReady = output.includes('worker ready');
-      const ready =
-        role === 'gateway' ? gatewayReady : role === 'worker' ? workerReady : gatewayReady && workerReady;
-      if (ready) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${role} exited with ${code} before it was ready:\n${output}`));
-    });
-  });
-  return {
-    child,
-    output: () => output,
-    async kill(signal = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill(signal);
-      await exited;
-    },
-  };
 }
 
 export interface Backend {
@@ -141,8 +85,8 @@ export async function startBackend(
     for (const key of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_MODEL', 'DEEPSEEK_API_KEY'])
       env[key] = '';
   }
-  const worker = await spawnRole('worker', env);
-  let gateway: RoleProcess | undefined = await spawnRole('gateway', env);
+  const worker = await startRole('worker', env);
+  let gateway: RoleProcess | undefined = await startRole('gateway', env);
   let pastLogs = '';
   return {
     url: `ws://127.0.0.1:${port}/v1/ws`,
@@ -155,7 +99,7 @@ export async function startBackend(
       gateway = undefined;
     },
     async startGateway() {
-      gateway = await spawnRole('gateway', env);
+      gateway = await startRole('gateway', env);
     },
     logs: () => `--- worker ---\n${worker.output()}\n--- gateway ---\n${pastLogs}${gateway?.output() ?? ''}`,
     async stop() {

@@ -1,7 +1,7 @@
 // The panel in Simplified Chinese (Chromium started with --lang=zh-CN): the UI, the page actions and the options page.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { FakeOpenAI } from '../../server/test/fake-openai-server.ts';
+import type { FakeOpenAI } from '@chrome-plus/testkit';
 import {
   type Backend,
   chromiumAvailable,

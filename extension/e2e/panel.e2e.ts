@@ -3,12 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { type FakeOpenAI, fakeBehaviours, type RecordedRequest } from '@chrome-plus/testkit';
 import type { Page } from 'playwright-core';
-import {
-  type FakeOpenAI,
-  fakeBehaviours,
-  type RecordedRequest,
-} from '../../server/test/fake-openai-server.ts';
 import {
   answerText,
   type Backend,

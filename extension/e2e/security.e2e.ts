@@ -6,17 +6,16 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { chromePlusExtensionId } from '@chrome-plus/server';
+import { type FakeOpenAI, repoRoot, until } from '@chrome-plus/testkit';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
-import { chromePlusExtensionId } from '../../server/src/gateway/origin.ts';
-import type { FakeOpenAI } from '../../server/test/fake-openai-server.ts';
 import {
   type Backend,
   chromiumAvailable,
   type ExtensionBrowser,
   lastAnswer,
   launchExtension,
-  repoRoot,
   sendMessage,
   startBackend,
   waitForStatus,
@@ -158,7 +157,10 @@ test('the sanitiser alone lets no payload fetch anything (a page with no CSP)', 
   await page.evaluate((url) => {
     document.getElementById('control')!.innerHTML = `<img src="${url}/control">`;
   }, beacon.url);
-  await waitFor(() => beacon.hits.some((hit) => hit.startsWith('/control')), 'the control image to load');
+  await until(() => beacon.hits.some((hit) => hit.startsWith('/control')), {
+    what: 'the control image to load',
+    intervalMs: 50,
+  });
   beacon.hits.length = 0;
 
   const payloads = exfiltrationPayloads(beacon.url);
@@ -288,11 +290,3 @@ test('the options page warns before a token goes unencrypted to another computer
   await page.close();
   await browser.configureServer(backend.url);
 });
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

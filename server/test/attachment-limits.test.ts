@@ -3,9 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ChatErrorFrame, ServerFrame } from '@chrome-plus/protocol';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai-server.ts';
-import { makePng } from './fixtures/files.ts';
-import { assertWellFormed, cleanupPrefix, startTestApp, TestClient, testEnv, testPrefix } from './harness.ts';
+import { cleanupPrefix, type FakeOpenAI, makePng, startFakeOpenAI, testPrefix } from '@chrome-plus/testkit';
+import { assertWellFormed, startTestApp, TestClient, testEnv } from './harness.ts';
 
 const TOKEN = 'ana-token-123';
 

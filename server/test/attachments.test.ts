@@ -2,18 +2,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ChatErrorFrame } from '@chrome-plus/protocol';
-import { chromePlusExtensionOrigin } from '../src/gateway/origin.ts';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai-server.ts';
-import { makeDocx, makePdf, makePng, makeZipBombDocx } from './fixtures/files.ts';
 import {
-  assertWellFormed,
-  chatSend,
   cleanupPrefix,
-  startTestApp,
-  TestClient,
-  testEnv,
+  type FakeOpenAI,
+  makeDocx,
+  makePdf,
+  makePng,
+  makeZipBombDocx,
+  startFakeOpenAI,
   testPrefix,
-} from './harness.ts';
+} from '@chrome-plus/testkit';
+import { chromePlusExtensionOrigin } from '../src/gateway/origin.ts';
+import { assertWellFormed, chatSend, startTestApp, TestClient, testEnv } from './harness.ts';
 
 const TOKENS = 'ana:ana-token-123,bo:bo-token-4567';
 

@@ -2,18 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ChatDoneFrame } from '@chrome-plus/protocol';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai-server.ts';
-import {
-  answerOf,
-  assertWellFormed,
-  chatSend,
-  cleanupPrefix,
-  spawnRole,
-  startTestApp,
-  TestClient,
-  testEnv,
-  testPrefix,
-} from './harness.ts';
+import { cleanupPrefix, type FakeOpenAI, startFakeOpenAI, startRole, testPrefix } from '@chrome-plus/testkit';
+import { answerOf, assertWellFormed, chatSend, startTestApp, TestClient, testEnv } from './harness.ts';
 
 const TOKENS = 'alice:alice-token-1,bob:bob-token-22';
 
@@ -99,7 +89,7 @@ describe('chat through gateway, queue and worker', () => {
   });
 
   test('resume at any `after` on a second gateway process replays exactly the missing events, then live ones', async () => {
-    const gatewayB = await spawnRole('gateway', { ...env, LOG_LEVEL: 'info' });
+    const gatewayB = await startRole('gateway', { ...env, LOG_LEVEL: 'info' });
     try {
       const pieces = Array.from({ length: 30 }, (_, index) => `p${index} `);
       fake.enqueue({ type: 'answer', pieces, tokenIntervalMs: 20 });

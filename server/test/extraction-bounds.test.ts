@@ -5,10 +5,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { ChatErrorFrame } from '@chrome-plus/protocol';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai-server.ts';
-import { makeDocx } from './fixtures/files.ts';
+import { cleanupPrefix, type FakeOpenAI, makeDocx, startFakeOpenAI, testPrefix } from '@chrome-plus/testkit';
 import { makeInflatingPdf } from './fixtures/inflating-pdf.ts';
-import { chatSend, cleanupPrefix, startTestApp, TestClient, testEnv, testPrefix } from './harness.ts';
+import { chatSend, startTestApp, TestClient, testEnv } from './harness.ts';
 
 const MIB = 1_048_576;
 

@@ -2,18 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ChatErrorFrame } from '@chrome-plus/protocol';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai-server.ts';
-import {
-  answerOf,
-  assertWellFormed,
-  chatSend,
-  cleanupPrefix,
-  spawnRole,
-  startTestApp,
-  TestClient,
-  testEnv,
-  testPrefix,
-} from './harness.ts';
+import { cleanupPrefix, type FakeOpenAI, startFakeOpenAI, startRole, testPrefix } from '@chrome-plus/testkit';
+import { answerOf, assertWellFormed, chatSend, startTestApp, TestClient, testEnv } from './harness.ts';
 
 describe('model API faults', () => {
   const prefix = testPrefix('faults');
@@ -220,7 +210,7 @@ describe('a worker killed mid-answer', () => {
       WORKER_LOCK_MS: '1000',
     });
     const gateway = await startTestApp('gateway', env);
-    const doomed = await spawnRole('worker', env);
+    const doomed = await startRole('worker', env);
     const pieces = Array.from({ length: 40 }, (_, index) => `w${index} `);
     fake.script(() => ({ type: 'answer', pieces, tokenIntervalMs: 25 }));
     const client = await TestClient.open(gateway.url);
@@ -228,7 +218,7 @@ describe('a worker killed mid-answer', () => {
       client.send(chatSend('crash-1', 'survive this'));
       await client.next((frame) => frame.type === 'chat.delta' && frame.seq >= 3);
       await doomed.kill('SIGKILL');
-      const survivor = await spawnRole('worker', env);
+      const survivor = await startRole('worker', env);
       try {
         const events = await client.untilEnd('crash-1', 20_000);
         assertWellFormed(events);

@@ -1,18 +1,9 @@
 // The gateway at its edges: hello and tokens, origins, bad/oversized/binary frames, floods, limits, expiry.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { cleanupPrefix, type FakeOpenAI, sleep, startFakeOpenAI, testPrefix } from '@chrome-plus/testkit';
 import { chromePlusExtensionOrigin } from '../src/gateway/origin.ts';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai-server.ts';
-import {
-  answerOf,
-  chatSend,
-  cleanupPrefix,
-  sleep,
-  startTestApp,
-  TestClient,
-  testEnv,
-  testPrefix,
-} from './harness.ts';
+import { answerOf, chatSend, startTestApp, TestClient, testEnv } from './harness.ts';
 
 describe('gateway edges', () => {
   const prefix = testPrefix('edges');

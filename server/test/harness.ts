@@ -1,38 +1,11 @@
-// Test harness: the real system (in-process or as child processes) on a key prefix of its own, a protocol client,
-// and cleanup of every key a test wrote.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+// The server's test harness: the real system in this process on a key prefix of its own, and a protocol client.
+// Child processes, Redis, prefixes and the fake model server are @chrome-plus/testkit's.
 import { parseServerFrame, type ServerFrame } from '@chrome-plus/protocol';
-import { Redis } from 'ioredis';
+import { REDIS_URL } from '@chrome-plus/testkit';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
 import { type App, type Role, startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-
-export function testPrefix(name: string): string {
-  return `t${name.replace(/[^a-z0-9]/gi, '').slice(0, 10)}${randomBytes(3).toString('hex')}`;
-}
-
-/** Deletes every key of a prefix: the log and meta keys, and BullMQ's `{prefix}` keys. */
-export async function cleanupPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
-    }
-  } finally {
-    redis.disconnect();
-  }
-}
 
 export function testEnv(prefix: string, overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -67,62 +40,6 @@ export async function startTestApp(role: Role, env: Record<string, string>): Pro
   });
   const port = app.gateway?.port ?? 0;
   return Object.assign(app, { url: `ws://127.0.0.1:${port}/v1/ws` });
-}
-
-export interface ChildRole {
-  process: ChildProcess;
-  /** The gateway's port (gateway/all roles). */
-  port: number;
-  url: string;
-  output: () => string;
-  kill(signal?: NodeJS.Signals): Promise<number | null>;
-}
-
-/** Starts a role as a child process (`node --import tsx server/src/main.ts ROLE`) and waits until it is ready. */
-export async function spawnRole(
-  role: Role,
-  env: Record<string, string>,
-  timeoutMs = 20_000,
-): Promise<ChildRole> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', role], {
-    cwd: repoRoot,
-    // The readiness lines are info logs: a test's LOG_LEVEL=silent must not hide them.
-    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${role} did not start in time:\n${output}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const listening = /gateway listening on [^\s:]+:(\d+)/.exec(output);
-      const workerReady = output.includes('worker ready');
-      const ready =
-        role === 'worker' ? workerReady : role === 'gateway' ? listening : listening && workerReady;
-      if (ready) {
-        clearTimeout(timer);
-        resolve(listening ? Number(listening[1]) : 0);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${role} exited with ${code}:\n${output}`));
-    });
-  });
-  return {
-    process: child,
-    port,
-    url: `ws://127.0.0.1:${port}/v1/ws`,
-    output: () => output,
-    async kill(signal = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
-      return exited;
-    },
-  };
 }
 
 /** A protocol client that records every frame and lets a test wait for the ones it expects. */
@@ -261,8 +178,4 @@ export function assertWellFormed(events: ServerFrame[], from = 1): void {
 
 export function chatSend(id: string, content: string, extra: Record<string, unknown> = {}) {
   return { type: 'chat.send', id, messages: [{ role: 'user', content }], ...extra };
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

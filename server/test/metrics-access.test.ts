@@ -1,7 +1,8 @@
 // /metrics tells who uses the server and how much: behind METRICS_TOKEN once the server has tokens at all.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { cleanupPrefix, startTestApp, testEnv, testPrefix } from './harness.ts';
+import { cleanupPrefix, testPrefix } from '@chrome-plus/testkit';
+import { startTestApp, testEnv } from './harness.ts';
 
 const prefix = testPrefix('metrics');
 after(() => cleanupPrefix(prefix));

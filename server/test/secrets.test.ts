@@ -1,8 +1,8 @@
 // Secrets stay on the server: model API keys and user tokens appear in no frame and no log line, even at debug level.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai-server.ts';
-import { chatSend, cleanupPrefix, spawnRole, TestClient, testEnv, testPrefix } from './harness.ts';
+import { cleanupPrefix, type FakeOpenAI, startFakeOpenAI, startRole, testPrefix } from '@chrome-plus/testkit';
+import { chatSend, TestClient, testEnv } from './harness.ts';
 
 const prefix = testPrefix('secrets');
 let fake: FakeOpenAI;
@@ -16,7 +16,7 @@ test('keys and tokens never reach logs or frames', async () => {
   const apiKey = 'sk-never-log-this-0123456789';
   const userToken = 'user-token-never-logged-42';
   fake = await startFakeOpenAI({ apiKey: 'a-different-key' }); // every call is refused with a 401 that quotes the key
-  const server = await spawnRole(
+  const server = await startRole(
     'all',
     testEnv(prefix, {
       OPENAI_BASE_URL: fake.url,

@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
+import { cleanupPrefix, REDIS_URL, testPrefix, until } from '@chrome-plus/testkit';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createFileStore, type FileStore, type FileStoreOptions } from '../src/files/file-store.ts';
 import { createUploadRoute } from '../src/files/upload-route.ts';
 import { createKeys } from '../src/generations/keys.ts';
-import { cleanupPrefix, REDIS_URL, testPrefix } from './harness.ts';
 
 const redis = new Redis(REDIS_URL);
 const prefixes: string[] = [];
@@ -124,15 +124,6 @@ async function startUploads(
   return { store, keys, base, upload, fileKeys, streamUpload };
 }
 
-/** Polls `condition` until it holds; fails after `timeoutMs`. */
-async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 const empty = { bytes: 0, files: 0, uploads: 0 };
 
 test('a user who uploads steadily gets room back as their files expire (413 until then)', async () => {
@@ -148,12 +139,11 @@ test('a user who uploads steadily gets room back as their files expire (413 unti
   assert.equal(last.body.error, 'too_large');
   assert.ok(Number(last.retryAfter) >= 1);
   await until(
-    'an upload to be accepted again',
     async () => {
       last = await upload('ana', 4000);
       return last.status === 201;
     },
-    6_000,
+    { what: 'an upload to be accepted again', timeoutMs: 6_000 },
   );
   // The first file expired, the second perhaps not yet.
   const usage = await store.usage('ana');
@@ -170,7 +160,7 @@ test('an upload that never commits (its gateway died) frees its bytes and data a
   assert.deepEqual(await dying.usage('bo'), { bytes: 5000, files: 1, uploads: 1 });
   assert.equal((await upload('bo', 6000)).status, 413, 'the dead upload still counts before its deadline');
   // ...and the gateway is gone: nobody commits, nobody releases.
-  await until('the reservation to expire', async () => (await dying.usage('bo')).files === 0);
+  await until(async () => (await dying.usage('bo')).files === 0, { what: 'the reservation to expire' });
   assert.deepEqual(await dying.usage('bo'), empty);
   assert.equal(await redis.exists(keys.fileData(fileId)), 0, 'its data expired with it');
   assert.equal((await dying.append('bo', fileId, Buffer.alloc(10))).ok, false, 'a late piece is refused');
@@ -181,11 +171,14 @@ test('a client that aborts mid-upload frees its bytes at once, and its data is d
   const { store, fileKeys, streamUpload } = await startUploads();
   const upload = streamUpload('cy', 7000);
   upload.write(3000);
-  await until('the first bytes to be stored', async () => (await store.usage('cy')).bytes > 0);
+  await until(async () => (await store.usage('cy')).bytes > 0, { what: 'the first bytes to be stored' });
   assert.equal((await fileKeys()).length, 1, 'the data key being written');
   upload.request.destroy();
   // Far sooner than the upload's 60 s deadline.
-  await until('the reservation to be released', async () => (await store.usage('cy')).files === 0, 2_000);
+  await until(async () => (await store.usage('cy')).files === 0, {
+    what: 'the reservation to be released',
+    timeoutMs: 2_000,
+  });
   assert.deepEqual(await store.usage('cy'), empty);
   assert.deepEqual(await fileKeys(), []);
 });
@@ -207,7 +200,10 @@ test('usage counts exactly: uploads add their sizes, deletes and expiries take t
   await store.cacheText(ids[0]!, 'extracted text');
   assert.ok((await redis.pttl(keys.fileText(ids[0]!))) > 0, 'the cached text expires with its file');
   // Long enough that a loaded machine still checks the sums before anything expires.
-  await until('every file to expire', async () => (await store.usage('di')).files === 0, 8_000);
+  await until(async () => (await store.usage('di')).files === 0, {
+    what: 'every file to expire',
+    timeoutMs: 8_000,
+  });
   assert.deepEqual(await store.usage('di'), empty);
   assert.equal(
     await redis.exists(keys.userFiles('di'), keys.userUploads('di'), keys.userFileBytes('di')),
@@ -244,7 +240,7 @@ test('every failed upload releases its reservation: wrong type, too large mid-st
   // Past the limit only after some of it is in Redis.
   const growing = streamUpload('ed', MAX_UPLOAD + 2000);
   growing.write(4000);
-  await until('the first bytes to be stored', async () => (await store.usage('ed')).bytes > 0);
+  await until(async () => (await store.usage('ed')).bytes > 0, { what: 'the first bytes to be stored' });
   assert.ok(appends > 0);
   growing.write(MAX_UPLOAD + 2000 - 4000);
   assert.equal(await growing.status, 413);
@@ -253,7 +249,10 @@ test('every failed upload releases its reservation: wrong type, too large mid-st
   assert.equal(broken.status, 500);
   assert.equal(broken.body.error, 'internal');
   assert.ok(brokenId !== undefined);
-  await until('every reservation to be released', async () => (await store.usage('ed')).files === 0, 2_000);
+  await until(async () => (await store.usage('ed')).files === 0, {
+    what: 'every reservation to be released',
+    timeoutMs: 2_000,
+  });
   assert.deepEqual(await store.usage('ed'), empty);
   assert.deepEqual(await fileKeys(), []);
 });

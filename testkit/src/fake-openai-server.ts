@@ -1,4 +1,4 @@
-// A real HTTP server speaking OpenAI's streaming Chat Completions protocol, faults included, for tests and the benchmark.
+// A real HTTP server speaking OpenAI's streaming Chat Completions protocol, faults included, for the tests.
 //
 // Which behaviour a POST /chat/completions gets, first match wins:
 //   1. a marker in the last user message: `[[fake:NAME key=value ...]]` (see `markerBehaviour`), so
@@ -7,15 +7,8 @@
 //   3. the script: `fake.script((request) => behaviour | undefined)`;
 //   4. the default: "Echo: <last user message>" streamed word by word.
 //
-// Measuring model-emit → client-receive latency (the benchmark): give the answer `stampContent: true`.
-// The content is unchanged; every content chunk appends { request, chunk, offset, at } to `fake.emitLog`,
-// where `offset` is the length of the content emitted so far including this chunk and `at` the
-// wall-clock time of the write (epoch ms, sub-ms precision, comparable across processes on the
-// machine: performance.timeOrigin + performance.now()). The client notes, per request, the length of
-// the text received so far and the time of each delta; the chunk that ends at `offset` arrived with
-// the first delta that brought the received length to `offset` or beyond. Offsets, not chunk
-// indexes, because the worker and gateway may merge deltas. `request` is the index in `fake.requests`,
-// whose `body.messages` tells which chat request it was (e.g. put the chat id in the user message).
+// The benchmark has a model server of its own (bench/src/model-server.ts): a process apart, at a set token rate,
+// each token stamped with its emit time, which records nothing per request.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -54,8 +47,6 @@ export interface FakeAnswer {
   /** After this many pieces, send `{"error": error}` in the stream and end it. */
   errorAfter?: number;
   error?: FakeError;
-  /** Record the emit time of every content chunk in `fake.emitLog` (see the top of this file). */
-  stampContent?: boolean;
 }
 
 export type FakeBehaviour =
@@ -95,13 +86,6 @@ export interface ChatRequestBody {
   [key: string]: unknown;
 }
 
-export interface EmitRecord {
-  request: number;
-  chunk: number;
-  offset: number;
-  at: number;
-}
-
 export interface FakeOpenAIOptions {
   /** Listed by GET /models. */
   models?: string[];
@@ -113,7 +97,6 @@ export interface FakeOpenAI {
   /** Base URL, ending in /v1. */
   url: string;
   requests: RecordedRequest[];
-  emitLog: EmitRecord[];
   enqueue(...behaviours: FakeBehaviour[]): void;
   script(decide: ((request: RecordedRequest) => FakeBehaviour | undefined) | undefined): void;
   close(): Promise<void>;
@@ -329,7 +312,6 @@ function readBody(request: IncomingMessage): Promise<string> {
 export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
   const models = options.models ?? ['fake-model', 'fake-reasoner'];
   const requests: RecordedRequest[] = [];
-  const emitLog: EmitRecord[] = [];
   const queue: FakeBehaviour[] = [];
   const markerUses = new Map<string, number>();
   let decide: ((request: RecordedRequest) => FakeBehaviour | undefined) | undefined;
@@ -440,7 +422,6 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     );
 
     let step = 0; // queued keep-alives first, then pieces
-    let offset = 0;
     const startedAt = performance.now();
     const finish = () => {
       stop();
@@ -479,9 +460,6 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
                 : `{"content":${content}}`,
             ),
           );
-          offset += piece.length;
-          if (answer.stampContent)
-            emitLog.push({ request: record.index, chunk: contentIndex, offset, at: now() });
         }
         if (fault(pieceIndex + 1)) return false;
       }
@@ -610,7 +588,6 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
-    emitLog,
     enqueue: (...behaviours) => {
       queue.push(...behaviours);
     },

@@ -1,7 +1,6 @@
 // The model client every baseline shares with the real system (the server's OpenAI-compatible provider), so that
 // the figures compare the transports, not two HTTP clients.
-import { createOpenAICompatibleProvider } from '../../../server/src/providers/openai-compatible.ts';
-import type { Provider } from '../../../server/src/providers/types.ts';
+import { createOpenAICompatibleProvider, type Provider } from '@chrome-plus/server/providers';
 
 export function createBenchProvider(): Provider {
   const baseURL = process.env.OPENAI_BASE_URL;

@@ -2,9 +2,7 @@
 // BENCH_COALESCE_MS (how long a delta may linger) and BENCH_COALESCE_CHARS; unset, app.ts's default. Prints
 // {"ready":true,"port":N}.
 import './collect-on-signal.ts';
-import { type Role, startApp } from '../../../server/src/app.ts';
-import { loadConfig } from '../../../server/src/config.ts';
-import { createLogger } from '../../../server/src/logger.ts';
+import { createLogger, loadConfig, type Role, startApp } from '@chrome-plus/server';
 
 const role = (process.argv[2] ?? 'all') as Role;
 const config = loadConfig(process.env);

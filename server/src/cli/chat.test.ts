@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { cleanupPrefix, startTestApp, testEnv, testPrefix } from '../../test/harness.ts';
+import { cleanupPrefix, testPrefix } from '@chrome-plus/testkit';
+import { startTestApp, testEnv } from '../../test/harness.ts';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const TOKEN = 'cli-secret-token-4711';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { cleanupPrefix, REDIS_URL, testPrefix } from '@chrome-plus/testkit';
 import { Redis } from 'ioredis';
 import { createKeys, requestKey } from './keys.ts';
 import { AppendRefused, createGenerationLog, errorBody, seqOf, toFrame } from './log.ts';
-import { cleanupPrefix, REDIS_URL, testPrefix } from '@chrome-plus/testkit';
 
 const prefix = testPrefix('log');
 const keys = createKeys(prefix);

@@ -2,12 +2,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import {
-  type FakeOpenAI,
-  fakeBehaviours,
-  lastUserText,
-  startFakeOpenAI,
-} from '../../test/fake-openai-server.ts';
+import { type FakeOpenAI, fakeBehaviours, lastUserText, startFakeOpenAI } from '@chrome-plus/testkit';
 import { createOpenAICompatibleProvider, type ProviderTimeouts } from './openai-compatible.ts';
 import { ProviderError, type ProviderEvent, type ProviderRequest } from './types.ts';
 

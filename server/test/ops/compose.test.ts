@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { repoRoot } from './stack.ts';
+import { repoRoot } from '@chrome-plus/testkit';
 
 const read = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
 

@@ -3,18 +3,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { type FakeOpenAI, startFakeOpenAI } from '../fake-openai-server.ts';
-import {
-  answerOf,
-  assertWellFormed,
-  chatSend,
-  cleanupPrefix,
-  startTestApp,
-  TestClient,
-  testEnv,
-  testPrefix,
-} from '../harness.ts';
-import { freePort } from './stack.ts';
+import { cleanupPrefix, type FakeOpenAI, freePort, startFakeOpenAI, testPrefix } from '@chrome-plus/testkit';
+import { answerOf, assertWellFormed, chatSend, startTestApp, TestClient, testEnv } from '../harness.ts';
 
 const prefix = testPrefix('shutdown');
 let fake: FakeOpenAI;

@@ -7,8 +7,18 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ServerFrame } from '@chrome-plus/protocol';
+import {
+  cleanupPrefix,
+  type FakeOpenAI,
+  REDIS_URL,
+  repoRoot,
+  type Stack,
+  startFakeOpenAI,
+  startStack,
+  testPrefix,
+  until,
+} from '@chrome-plus/testkit';
 import { answerOf, assertWellFormed, chatSend, TestClient } from '../harness.ts';
-import { type FakeOpenAI, startFakeOpenAI, cleanupPrefix, REDIS_URL, testPrefix, repoRoot, type Stack, startStack, until } from '@chrome-plus/testkit';
 
 const TOKEN = 'ops-test-token-1';
 const USER = 'opsuser';
@@ -30,13 +40,14 @@ function lastSeq(events: ServerFrame[]): number {
   return events.reduce((last, frame) => Math.max(last, 'seq' in frame ? (frame.seq ?? 0) : 0), 0);
 }
 
-
 /** With AUTH_TOKENS set, /metrics asks for this. */
 const METRICS_TOKEN = 'topology-metrics-token';
 
 /** Prometheus text → value of each series, keyed `name{labels}` as exposed (the `role` label included). */
 async function scrape(httpUrl: string): Promise<Map<string, number>> {
-  const response = await fetch(`${httpUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  const response = await fetch(`${httpUrl}/metrics`, {
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+  });
   assert.equal(response.status, 200);
   const series = new Map<string, number>();
   for (const line of (await response.text()).split('\n')) {
@@ -237,14 +248,23 @@ describe('two gateways, two workers, one Redis (processes)', { timeout: 90_000 }
 
     const ids = Array.from({ length: 10 }, () => randomUUID());
     for (const id of ids) client.send(pacedRequest(id, tokens, 25));
-    await until(() =>
-        ids.every((id) => client.frames.some((frame) => frame.type === 'chat.accepted' && frame.id === id)), { what: 'every request accepted', timeoutMs: 10_000 });
+    await until(
+      () =>
+        ids.every((id) => client.frames.some((frame) => frame.type === 'chat.accepted' && frame.id === id)),
+      { what: 'every request accepted', timeoutMs: 10_000 },
+    );
     // 2 workers × 4 slots for 10 requests: some wait in the queue, and the gauge shows it.
     const queued = await scrape(gateway.httpUrl);
     assert.ok(total(queued, 'chrome_plus_queue_jobs', { state: 'waiting' }) >= 1, 'waiting jobs are counted');
     assert.ok(total(queued, 'chrome_plus_queue_jobs', { state: 'active' }) >= 1, 'active jobs are counted');
-    await until(async () => total(await scrape(workerA.httpUrl), 'chrome_plus_worker_active_jobs') >= 1, { what: 'worker A running jobs', timeoutMs: 10_000 });
-    await until(() => ids.filter((id) => deltasOf(client, id) >= 3).length >= 4, { what: 'answers under way', timeoutMs: 10_000 });
+    await until(async () => total(await scrape(workerA.httpUrl), 'chrome_plus_worker_active_jobs') >= 1, {
+      what: 'worker A running jobs',
+      timeoutMs: 10_000,
+    });
+    await until(() => ids.filter((id) => deltasOf(client, id) >= 3).length >= 4, {
+      what: 'answers under way',
+      timeoutMs: 10_000,
+    });
     const killedAt = Date.now();
     const exit = await workerA.kill('SIGTERM');
     assert.equal(
@@ -289,7 +309,10 @@ describe('two gateways, two workers, one Redis (processes)', { timeout: 90_000 }
         return { id, client };
       }),
     );
-    await until(() => sessions.every(({ id, client }) => deltasOf(client, id) >= 3), { what: 'every answer under way', timeoutMs: 10_000 });
+    await until(() => sessions.every(({ id, client }) => deltasOf(client, id) >= 3), {
+      what: 'every answer under way',
+      timeoutMs: 10_000,
+    });
     const exit = await gatewayA.kill('SIGTERM');
     assert.equal(exit.code, 0, `gateway A exited with ${JSON.stringify(exit)}`);
 

@@ -2,11 +2,11 @@
 // times in one request, sockets that queue hundreds of large frames (while Redis stalls, so that the gateway cannot
 // keep up), and a request that kills every worker that runs it. Real gateway and worker processes on a Redis of the
 // scenario's own, their RSS sampled throughout; another user chats meanwhile.
+
+import { rssKiB, sleep, startOwnRedis } from '@chrome-plus/testkit';
 import { ChatClient, tokensAnswer } from './chat-client.ts';
-import { startOwnRedis } from './own-redis.ts';
-import { rssOf } from './processes.ts';
 import { encodeFrame, Opcode, RawWebSocket } from './raw-socket.ts';
-import { createStage, leakedSecrets, sleep } from './stage.ts';
+import { createStage, leakedSecrets } from './stage.ts';
 
 export interface AbuseOptions {
   /** Frames naming one file `16 × messages` times, each on a socket of its own. */
@@ -65,12 +65,12 @@ async function peakRss(pid: number, until: Promise<unknown>): Promise<number> {
   void until.finally(() => {
     done = true;
   });
-  let peak = rssOf(pid) ?? 0;
+  let peak = rssKiB(pid) ?? 0;
   while (!done) {
-    peak = Math.max(peak, rssOf(pid) ?? 0);
+    peak = Math.max(peak, rssKiB(pid) ?? 0);
     await sleep(50);
   }
-  return Math.max(peak, rssOf(pid) ?? 0);
+  return Math.max(peak, rssKiB(pid) ?? 0);
 }
 
 /** Pings every 50 ms until `until` settles; the slowest round trip. */
@@ -168,8 +168,8 @@ export async function abuse(options: AbuseOptions): Promise<AbuseResult> {
         })),
       });
     const modelCallsBefore = stage.fake.requests.length;
-    const gatewayBefore = rssOf(gateway.pid) ?? 0;
-    const workerBefore = rssOf(worker.pid) ?? 0;
+    const gatewayBefore = rssKiB(gateway.pid) ?? 0;
+    const workerBefore = rssKiB(worker.pid) ?? 0;
     const amplifiers = await Promise.all(
       Array.from({ length: options.amplificationFrames }, () => RawWebSocket.connect(gateway.port)),
     );
@@ -203,7 +203,7 @@ export async function abuse(options: AbuseOptions): Promise<AbuseResult> {
     };
 
     // 2. Backlog: several sockets each write many large frames at once, far faster than they are handled.
-    const backlogBefore = rssOf(gateway.pid) ?? 0;
+    const backlogBefore = rssKiB(gateway.pid) ?? 0;
     // Long conversations without attachments pass the cheap checks: each needs Redis, which is stopped meanwhile.
     // Encoded beforehand, so that the client writes as fast as the network takes them.
     const longConversation = Array.from({ length: 1000 }, (_, index) => ({

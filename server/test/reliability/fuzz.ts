@@ -2,11 +2,11 @@
 // Unicode edge cases, binary and malformed WebSocket frames, floods. It drives a real gateway process while a
 // healthy client chats beside it, and reports crashes, memory and the healthy client's slowest answers.
 import { parseServerFrame } from '@chrome-plus/protocol';
+import { rssKiB, sleep } from '@chrome-plus/testkit';
 import { ChatClient, tokensAnswer } from './chat-client.ts';
-import { rssOf } from './processes.ts';
 import { createRandom, type Random } from './random.ts';
 import { Opcode, type RawFrame, RawWebSocket } from './raw-socket.ts';
-import { createStage, leakedSecrets, sleep } from './stage.ts';
+import { createStage, leakedSecrets } from './stage.ts';
 
 /** One thing the fuzzer does to a socket: text frames (a Buffer may hold invalid UTF-8) or raw WebSocket frames. */
 export type FuzzAction =
@@ -424,14 +424,14 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
     await healthy.connect();
     await healthy.ping();
     await sleep(300);
-    result.rssBaselineKiB = rssOf(gateway.pid) ?? 0;
+    result.rssBaselineKiB = rssKiB(gateway.pid) ?? 0;
     result.rssPeakKiB = result.rssBaselineKiB;
     let fuzzing = true;
 
     const sampler = (async () => {
       let lastMark = 0;
       while (fuzzing) {
-        const rss = rssOf(gateway.pid) ?? 0;
+        const rss = rssKiB(gateway.pid) ?? 0;
         result.rssPeakKiB = Math.max(result.rssPeakKiB, rss);
         if (Date.now() - lastMark >= (options.timelineEveryMs ?? 5_000)) {
           lastMark = Date.now();
@@ -571,7 +571,7 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
     fresh.close();
     healthy.close();
     await sleep(500);
-    result.rssEndKiB = rssOf(gateway.pid) ?? 0;
+    result.rssEndKiB = rssKiB(gateway.pid) ?? 0;
     result.crashes = stage.fleet.started.filter((process_) => !process_.alive()).length;
     result.leaks = [...new Set([...leakedSecrets(stage.secrets, [stage.fleet.output()]), ...healthy.leaks])];
     result.gatewayLog = gateway.output();

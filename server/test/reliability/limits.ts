@@ -1,9 +1,10 @@
 // Limits under abuse: a connection flood and a frame flood from one user, and more concurrent generations than one
 // user may have, across two gateways; meanwhile another user must be served as usual.
+
+import { rssKiB, sleep } from '@chrome-plus/testkit';
 import { ChatClient, type Tracked, tokensAnswer } from './chat-client.ts';
-import { rssOf } from './processes.ts';
 import { RawWebSocket } from './raw-socket.ts';
-import { createStage, leakedSecrets, sleep } from './stage.ts';
+import { createStage, leakedSecrets } from './stage.ts';
 
 export interface LimitsOptions {
   /** Sockets the flooding user opens at once. */
@@ -108,7 +109,7 @@ export async function limits(options: LimitsOptions): Promise<LimitsResult> {
     await chatTime(otherClient, 'warm-up');
 
     // 1. A connection flood: one user opens many sockets at once, each saying hello.
-    const rssBefore = rssOf(gatewayA.pid) ?? 0;
+    const rssBefore = rssKiB(gatewayA.pid) ?? 0;
     const connectionFlood: LimitsResult['connectionFlood'] = {
       opened: 0,
       refused: 0,
@@ -146,7 +147,7 @@ export async function limits(options: LimitsOptions): Promise<LimitsResult> {
     const [, slowestDuringConnections] = await Promise.all([flood, watchLatency(otherClient, flood)]);
     connectionFlood.otherUserSlowestPingMs = slowestDuringConnections;
     connectionFlood.otherUserChatMs = await chatTime(otherClient, 'during-connection-flood');
-    connectionFlood.rssGrowthKiB = (rssOf(gatewayA.pid) ?? 0) - rssBefore;
+    connectionFlood.rssGrowthKiB = (rssKiB(gatewayA.pid) ?? 0) - rssBefore;
     await sleep(200);
     for (const socket of sockets) {
       const welcomed = socket.texts.some((text) => text.includes('"welcome"'));
@@ -161,7 +162,7 @@ export async function limits(options: LimitsOptions): Promise<LimitsResult> {
     }
 
     // 2. Sockets that never say hello: nothing to authenticate, so only the hello timeout (4408) bounds them.
-    const anonymousRssBefore = rssOf(gatewayA.pid) ?? 0;
+    const anonymousRssBefore = rssKiB(gatewayA.pid) ?? 0;
     const anonymous: RawWebSocket[] = [];
     const anonymousFlood: LimitsResult['anonymousFlood'] = {
       opened: 0,
@@ -182,7 +183,7 @@ export async function limits(options: LimitsOptions): Promise<LimitsResult> {
         );
       }
       anonymousFlood.opened = anonymous.length;
-      anonymousFlood.rssGrowthKiB = (rssOf(gatewayA.pid) ?? 0) - anonymousRssBefore;
+      anonymousFlood.rssGrowthKiB = (rssKiB(gatewayA.pid) ?? 0) - anonymousRssBefore;
       const openedAt = Date.now();
       while (
         Date.now() < openedAt + 15_000 &&

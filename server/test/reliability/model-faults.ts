@@ -1,11 +1,11 @@
 // Model API faults through real gateway and worker processes: the API down (connection refused), slow, silent,
 // cut mid-stream, failing, and answering 429 in bursts. Every request must end once, with the outcome its fault calls for.
 import { createServer } from 'node:net';
-import { lastUserText } from '../fake-openai-server.ts';
+import { lastUserText, sleep } from '@chrome-plus/testkit';
 import { type Figures, requestsOf, type Tracked, tally, tokensAnswer } from './chat-client.ts';
 import { createRandom } from './random.ts';
 import { openClients, type ScenarioResult } from './scenario.ts';
-import { createStage, leakedSecrets, sleep } from './stage.ts';
+import { createStage, leakedSecrets } from './stage.ts';
 
 /** A fault, the request that provokes it, and the outcomes it allows. */
 interface FaultKind {

@@ -1,11 +1,11 @@
 // Process faults with real processes and real signals: workers and gateways killed with SIGKILL mid-answer, and a
 // Redis of our own restarted mid-answer. Each scenario counts how every request ended.
+
+import { type RoleProcess, sleep, startOwnRedis } from '@chrome-plus/testkit';
 import { tokensAnswer } from './chat-client.ts';
-import { startOwnRedis } from './own-redis.ts';
-import type { RoleProcess } from './processes.ts';
 import { createRandom } from './random.ts';
 import { finish, openClients, type ScenarioResult, sendPaced } from './scenario.ts';
-import { createStage, sleep } from './stage.ts';
+import { createStage } from './stage.ts';
 
 export interface KillOptions {
   seed: number;

@@ -1,6 +1,8 @@
 // What every scenario returns, and the pieces of load they share: clients over a set of gateways and a paced sender.
+
+import { sleep } from '@chrome-plus/testkit';
 import { ChatClient, type Figures, requestsOf, tally } from './chat-client.ts';
-import { leakedSecrets, type Stage, sleep } from './stage.ts';
+import { leakedSecrets, type Stage } from './stage.ts';
 
 export interface ScenarioResult {
   name: string;

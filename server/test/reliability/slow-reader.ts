@@ -2,11 +2,11 @@
 // buffering for it (the log is the buffer), close it with 1013 after SLOW_READER_CLOSE_MS, and the client must
 // then resume without losing or repeating a byte.
 import { Socket } from 'node:net';
+import { rssKiB, sleep } from '@chrome-plus/testkit';
 import type { WebSocket } from 'ws';
 import { ChatClient, type Figures, requestsOf, tally } from './chat-client.ts';
-import { rssOf } from './processes.ts';
 import { Opcode, RawWebSocket } from './raw-socket.ts';
-import { createStage, leakedSecrets, sleep } from './stage.ts';
+import { createStage, leakedSecrets } from './stage.ts';
 
 export interface SlowReaderOptions {
   /** SLOW_READER_CLOSE_MS of the gateway. */
@@ -69,7 +69,7 @@ export async function slowReaders(options: SlowReaderOptions): Promise<SlowReade
     await reader.connect();
     await healthy.connect();
     await sleep(300);
-    const rssBeforeKiB = rssOf(gateway.pid) ?? 0;
+    const rssBeforeKiB = rssKiB(gateway.pid) ?? 0;
 
     // The whole answer is in the model's hands at once; only the reader slows things down.
     stage.fake.enqueue({ type: 'answer', pieces: [piece], tokens: pieces, tokenIntervalMs: 0 });
@@ -87,7 +87,7 @@ export async function slowReaders(options: SlowReaderOptions): Promise<SlowReade
     const closesBefore = countOccurrences(gateway.output(), closingLine);
     const waitUntil = pausedAt + options.closeMs + 15_000;
     while (Date.now() < waitUntil) {
-      rssPeakKiB = Math.max(rssPeakKiB, rssOf(gateway.pid) ?? 0);
+      rssPeakKiB = Math.max(rssPeakKiB, rssKiB(gateway.pid) ?? 0);
       const ping = await healthy.ping(10_000).catch(() => 10_000);
       healthySlowestPingMs = Math.max(healthySlowestPingMs, ping);
       if (countOccurrences(gateway.output(), closingLine) > closesBefore) {
@@ -105,7 +105,7 @@ export async function slowReaders(options: SlowReaderOptions): Promise<SlowReade
       const rawSocket = await RawWebSocket.connect(gateway.port);
       rawSocket.sendText(JSON.stringify({ type: 'hello', token: stage.users[0]!.token }));
       while (!rawSocket.texts.some((text) => text.includes('"welcome"'))) await sleep(5);
-      const before = rssOf(gateway.pid) ?? 0;
+      const before = rssKiB(gateway.pid) ?? 0;
       let peak = before;
       // Resume the finished answer from the start: megabytes for a socket that never reads a byte of them.
       rawSocket.pauseReading();
@@ -117,7 +117,7 @@ export async function slowReaders(options: SlowReaderOptions): Promise<SlowReade
       const rawCloses = countOccurrences(gateway.output(), closingLine);
       let rawClosedAfterMs: number | undefined;
       while (Date.now() < rawPausedAt + options.closeMs + 15_000) {
-        peak = Math.max(peak, rssOf(gateway.pid) ?? 0);
+        peak = Math.max(peak, rssKiB(gateway.pid) ?? 0);
         if (countOccurrences(gateway.output(), closingLine) > rawCloses) {
           rawClosedAfterMs = Date.now() - rawPausedAt;
           break;

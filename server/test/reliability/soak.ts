@@ -1,12 +1,11 @@
 // Soak: steady mixed load on two gateways and two workers (scripts' startStack) for minutes, sampling memory of
 // every process, Redis keys of the prefix and latency, to show they stay flat rather than grow.
 import { loadavg } from 'node:os';
+import { rssKiB, sleep, startStack } from '@chrome-plus/testkit';
 import { Redis } from 'ioredis';
-import { startStack } from '../ops/stack.ts';
 import { addFigures, ChatClient, type Figures, isSettled, tally, tokensAnswer } from './chat-client.ts';
-import { rssOf } from './processes.ts';
 import { createRandom } from './random.ts';
-import { createStage, sleep } from './stage.ts';
+import { createStage } from './stage.ts';
 
 export interface SoakOptions {
   seed: number;
@@ -110,7 +109,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     const sample = async () => {
       const rssMiB: Record<string, number> = {};
       for (const process_ of [...stack.gateways, ...stack.workers])
-        rssMiB[process_.name] = Math.round((rssOf(process_.pid) ?? 0) / 102.4) / 10;
+        rssMiB[process_.name] = Math.round((rssKiB(process_.pid) ?? 0) / 102.4) / 10;
       const entry: SoakSample = {
         atSeconds: Math.round((Date.now() - started) / 1000),
         loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,

@@ -1,10 +1,9 @@
 // The set-up every scenario shares: a key prefix of its own, a fake model API, secrets to watch for, the
 // environment of its processes, and a teardown that kills them and deletes every key the scenario wrote.
 import { randomBytes } from 'node:crypto';
+import { type FakeOpenAI, Fleet, REDIS_URL, startFakeOpenAI, testPrefix } from '@chrome-plus/testkit';
 import { Redis } from 'ioredis';
-import { type FakeOpenAI, startFakeOpenAI } from '../fake-openai-server.ts';
-import { REDIS_URL, testEnv, testPrefix } from '../harness.ts';
-import { Fleet } from './processes.ts';
+import { testEnv } from '../harness.ts';
 
 export interface User {
   name: string;
@@ -95,8 +94,4 @@ export async function createStage(name: string, options: StageOptions = {}): Pro
 /** The secrets found in `texts` (each listed once): must be empty. */
 export function leakedSecrets(secrets: readonly string[], texts: readonly string[]): string[] {
   return secrets.filter((secret) => texts.some((text) => text.includes(secret)));
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

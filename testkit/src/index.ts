@@ -1,0 +1,42 @@
+// @chrome-plus/testkit: what every package's tests share. It imports no other package of the repository; the
+// server's roles are started as processes, by path.
+export {
+  type ChatRequestBody,
+  type FakeAnswer,
+  type FakeBehaviour,
+  type FakeError,
+  type FakeOpenAI,
+  type FakeOpenAIOptions,
+  fakeBehaviours,
+  lastUserText,
+  markerBehaviour,
+  type RecordedRequest,
+  startFakeOpenAI,
+} from './fake-openai-server.ts';
+export { crc32, makeDocx, makePdf, makePng, makeZipBombDocx } from './fixture-files.ts';
+export { freePort, portIsFree } from './ports.ts';
+export { cleanupPrefix, testPrefix } from './prefix.ts';
+export {
+  cpuSeconds,
+  type Exit,
+  type ManagedProcess,
+  rssKiB,
+  type StartProcessOptions,
+  startProcess,
+} from './processes.ts';
+export {
+  ensureRedis,
+  hasRedisServer,
+  isLoopbackHost,
+  type OwnRedis,
+  type OwnRedisOptions,
+  REDIS_URL,
+  type RedisPersistence,
+  redisAnswers,
+  redisServerArgs,
+  startOwnRedis,
+} from './redis.ts';
+export { repoRoot } from './repo.ts';
+export { Fleet, launchRole, type Role, type RoleOptions, type RoleProcess, startRole } from './roles.ts';
+export { type Stack, type StackOptions, type StackProcess, type StackRole, startStack } from './stack.ts';
+export { sleep, type UntilOptions, until } from './wait.ts';
