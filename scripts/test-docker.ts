@@ -9,13 +9,11 @@
 import { type SpawnSyncOptions, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { freePort, repoRoot } from '@chrome-plus/testkit';
 import { WebSocket } from 'ws';
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const started = Date.now();
 const project = `cptest${randomBytes(3).toString('hex')}`;
 const image = `chrome-plus-test:${project}`;
@@ -93,24 +91,16 @@ function composeEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function compose(args: string[], options: SpawnSyncOptions = {}): string {
+/** `extraEnv` wins over the env file, as a shell's variables do. */
+function compose(args: string[], extraEnv: Record<string, string> = {}): string {
   const [command, ...prefix] = composeCommand;
   return must(
     command!,
     [...prefix, '--project-name', project, '--env-file', envFile, '--profile', 'lb', ...args],
-    { env: composeEnv(), ...options },
+    {
+      env: { ...composeEnv(), ...extraEnv },
+    },
   );
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 interface ContainerState {
@@ -377,70 +367,91 @@ async function main(): Promise<void> {
   });
 
   // 3. SIGTERM to the whole stack while an answer streams (compose stop, each service's grace), then start it
-  //    again: the answer is in Redis (AOF on the volume), the client resumes through the new nginx.
+  //    again: the answer is in Redis (AOF on the volume), the client resumes through the new nginx. With the
+  //    compose file's 20 s grace the worker finishes the answer while it drains.
   await step('compose up (the stopped gateway back)', async () => {
     compose(['up', '-d', '--no-build', '--scale', 'worker=2']);
     await waitReady(lbPort);
   });
-  const third = await connect(url);
+  await stopStackMidAnswer(url, lbPort, reference, 'compose stop', {});
+  // 4. The same with SHUTDOWN_GRACE_MS=0: the stopping worker hands the job back at once, and after the restart
+  //    another worker starts it over (chat.restart); the client still ends with the whole answer.
+  const noGrace = { SHUTDOWN_GRACE_MS: '0' };
+  await step('compose up --force-recreate with SHUTDOWN_GRACE_MS=0', async () => {
+    compose(['up', '-d', '--no-build', '--force-recreate', '--scale', 'worker=2'], noGrace);
+    await waitReady(lbPort);
+  });
+  const restarts = await stopStackMidAnswer(url, lbPort, reference, 'compose stop, no grace', noGrace);
+  if (restarts === 0)
+    fail('SHUTDOWN_GRACE_MS=0: no chat.restart, so no job was handed back: nothing was tested');
+}
+
+/** Sends a chat, `compose stop`s every container at its third delta, starts them again, resumes, replays. */
+async function stopStackMidAnswer(
+  url: string,
+  lbPort: number,
+  reference: string,
+  label: string,
+  extraEnv: Record<string, string>,
+): Promise<number> {
+  const client = await connect(url);
   const id = randomUUID();
   let stopError: unknown;
-  let stopSeconds = 0;
-  const partial = third.follow(id, (frame) => {
+  const partial = client.follow(id, (frame) => {
     if (frame.type === 'chat.delta' && frame.seq === 3) {
       // Synchronous: the client reads nothing more until every container has stopped.
       const stopStarted = Date.now();
-      log('compose stop (SIGTERM to every container) mid-answer...');
+      log(`${label} (SIGTERM to every container) mid-answer...`);
       try {
-        compose(['stop']);
+        compose(['stop'], extraEnv);
       } catch (error) {
         stopError = error;
       }
-      stopSeconds = (Date.now() - stopStarted) / 1000;
-      timings.push(['compose stop (SIGTERM to every container) mid-answer', stopSeconds]);
-      log(`compose stop: ${stopSeconds.toFixed(1)} s`);
+      const seconds = (Date.now() - stopStarted) / 1000;
+      timings.push([`${label} (SIGTERM to every container) mid-answer`, seconds]);
+      log(`${label}: ${seconds.toFixed(1)} s`);
     }
   });
-  third.send({ type: 'chat.send', id, model: 'demo', messages: [{ role: 'user', content: message }] });
+  client.send({ type: 'chat.send', id, model: 'demo', messages: [{ role: 'user', content: message }] });
   const { events: before, closeCode } = await partial;
   if (stopError !== undefined) throw stopError;
-  if (closeCode === undefined) fail('the answer ended before the stack stopped: nothing was tested');
-  checkContiguous(before, 0, 'before the stack stopped');
+  if (closeCode === undefined)
+    fail(`${label}: the answer ended before the stack stopped: nothing was tested`);
+  checkContiguous(before, 0, `${label}: before the stack stopped`);
   const lastSeq = before.at(-1)?.seq ?? 0;
   const exits = containers();
   const unclean = exits.filter((container) => container.running || container.exitCode !== 0);
-  figures.push(
-    `compose stop: socket closed ${closeCode} after seq ${lastSeq}; exit codes ${exits
-      .map((container) => `${container.service}=${container.exitCode}`)
-      .sort()
-      .join(' ')}`,
-  );
-  if (unclean.length > 0) {
-    fail(`containers that did not exit cleanly on SIGTERM: ${JSON.stringify(unclean)}`);
-  }
-  await step('compose up again (until nginx answers /readyz)', async () => {
-    compose(['up', '-d', '--no-build', '--scale', 'worker=2']);
+  const exitCodes = exits
+    .map((container) => `${container.service}=${container.exitCode}`)
+    .sort()
+    .join(' ');
+  if (unclean.length > 0) fail(`${label}: containers that did not exit cleanly on SIGTERM: ${exitCodes}`);
+  await step(`${label}: compose up again (until nginx answers /readyz)`, async () => {
+    compose(['up', '-d', '--no-build', '--scale', 'worker=2'], extraEnv);
     await waitReady(lbPort);
   });
-  await step('resume after the restart', async () => {
+  return step(`${label}: resume after the restart`, async () => {
     const again = await connect(url);
     const resumed = again.follow(id);
     again.send({ type: 'chat.resume', id, after: lastSeq });
     const { events: after } = await resumed;
-    checkExactlyOnce(after, lastSeq, 'resume after compose stop/up');
-    if (answerOf([...before, ...after]) !== reference) fail('the resumed answer differs from the reference');
+    checkExactlyOnce(after, lastSeq, `${label}: resume after compose stop/up`);
+    if (answerOf([...before, ...after]) !== reference)
+      fail(`${label}: the resumed answer differs from the first`);
     // The whole log, replayed from the start, is the same answer: nothing lost or doubled across the restart.
     const replay = again.follow(id);
     again.send({ type: 'chat.resume', id, after: 0 });
     const { events: all } = await replay;
-    checkExactlyOnce(all, 0, 'replay from seq 0');
-    if (answerOf(all) !== reference) fail('the replayed answer differs from the reference');
+    checkExactlyOnce(all, 0, `${label}: replay from seq 0`);
+    if (answerOf(all) !== reference) fail(`${label}: the replayed answer differs from the first`);
     const restarts = all.filter((event) => event.type === 'chat.restart').length;
     figures.push(
-      `after compose stop/up: resumed seq ${lastSeq + 1}..${after.at(-1)?.seq} each once on ${again.server}; ` +
-        `full replay ${all.length} events, ${restarts} chat.restart, text equal to the first chat`,
+      `${label}: socket closed ${closeCode} after seq ${lastSeq}; exit codes ${exitCodes}; after up, resumed ` +
+        `seq ${lastSeq + 1}..${after.at(-1)?.seq} each once on ${again.server}; full replay ${all.length} events, ` +
+        `${restarts} chat.restart, the answer equal to the first chat's`,
     );
     again.socket.close();
+    return restarts;
   });
 }
 
