@@ -1,7 +1,9 @@
-// A client that behaves like the extension under faults: it reconnects (to the next gateway) when its socket dies,
-// resumes every unfinished request from its last seq, and records what each request received, so that a
-// scenario can count requests lost, duplicated or left hanging.
-import { parseServerFrame, type ServerFrame } from '@chrome-plus/protocol';
+// The extension's own client (@chrome-plus/client) under faults, instrumented: it reconnects (to the next gateway)
+// when its socket dies and resumes every unfinished request from its last seq, while every frame is recorded at the
+// socket, before the client drops replays or heals gaps, so that a scenario can count requests lost, duplicated or
+// left hanging exactly as the gateway sent them.
+import { type ConnectionStatus, ChatClient as SharedClient, socketOpener } from '@chrome-plus/client';
+import { type ChatSendFrame, parseServerFrame, type ServerFrame } from '@chrome-plus/protocol';
 import { WebSocket } from 'ws';
 import { answerOf } from '../harness.ts';
 
@@ -52,6 +54,9 @@ function isTerminalFrame(frame: ServerFrame): boolean {
   return terminalTypes.has(frame.type) || (frame.type === 'chat.error' && frame.seq !== undefined);
 }
 
+/** The close codes after which a welcomed client stays away: a refused token, a flood. */
+const finalCloseCodes = new Set([4401, 1008]);
+
 export class ChatClient {
   readonly requests = new Map<string, Tracked>();
   /** Close codes this client saw, in order. */
@@ -64,11 +69,13 @@ export class ChatClient {
   readonly leaks: string[] = [];
   reconnects = 0;
   framesReceived = 0;
+  private readonly client: SharedClient;
+  /** The socket of the current connection, welcomed or not. */
   private socket: WebSocket | undefined;
-  private connecting: Promise<void> | undefined;
-  private turn = 0;
-  private closedByUs = false;
+  private welcomed = false;
+  private turn: number;
   private failedAttempts = 0;
+  private connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private pings = new Map<number, (at: number) => void>();
   private pingCounter = 0;
   private waiters: (() => void)[] = [];
@@ -77,105 +84,118 @@ export class ChatClient {
   constructor(options: ChatClientOptions) {
     this.options = options;
     this.turn = options.firstUrl ?? 0;
+    const owner = this;
+    // ws with this client's Origin and handshake timeout, keeping hold of each socket (to cut its TCP connection).
+    class InstrumentedWebSocket extends WebSocket {
+      constructor(url: string) {
+        super(url, {
+          ...(options.origin !== undefined && { origin: options.origin }),
+          handshakeTimeout: 5_000,
+        });
+        owner.socket = this;
+        owner.welcomed = false;
+      }
+    }
+    const open = socketOpener(InstrumentedWebSocket);
+    this.client = new SharedClient({
+      url: '',
+      ...(options.token !== undefined && { token: options.token }),
+      clientName: 'reliability',
+      // Each attempt takes the next gateway in turn, whatever the connection's own URL.
+      openSocket: (_url, handlers) =>
+        open(this.nextUrl(), {
+          open: handlers.open,
+          // Every frame is recorded as it arrives, before the shared client deduplicates it or asks for a gap.
+          message: (data) => {
+            this.receive(data);
+            handlers.message(data);
+          },
+          close: (code, reason) => {
+            this.closeCodes.push(code);
+            this.wake();
+            handlers.close(code, reason);
+          },
+        }),
+      backoff: { initialMs: 200, maxMs: 2_000, factor: 2, random: Math.random },
+      // Scenarios stop Redis and stall gateways for seconds: only a socket silent for this long is given up on.
+      welcomeTimeoutMs: 30_000,
+      staleAfterMs: 120_000,
+      overloadedDelayMs: 200,
+      onStatus: (status) => this.status(status),
+      // Events are recorded at the socket; the shared client's view of them is not what is measured.
+      onEvent: () => {},
+    });
   }
 
   get connected(): boolean {
-    return this.socket?.readyState === WebSocket.OPEN;
+    return this.client.connection.state === 'connected';
   }
 
   /** Connects (to the next gateway) and says hello; resolves after the welcome. */
   connect(): Promise<void> {
-    this.connecting ??= this.open().finally(() => {
-      this.connecting = undefined;
-    });
-    return this.connecting;
-  }
-
-  private async open(): Promise<void> {
-    for (;;) {
-      const urls = this.options.urls();
-      const url = urls[this.turn++ % Math.max(1, urls.length)];
-      try {
-        if (url === undefined) throw new Error('no gateway to connect to');
-        await this.openOnce(url);
-        this.failedAttempts = 0;
-        return;
-      } catch (error) {
-        this.failedAttempts++;
-        if (this.closedByUs || this.failedAttempts > (this.options.maxReconnectAttempts ?? 100)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** this.failedAttempts, 1_000)));
-      }
-    }
-  }
-
-  private openOnce(url: string): Promise<void> {
+    if (this.connected) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const socket = new WebSocket(url, {
-        ...(this.options.origin !== undefined && { origin: this.options.origin }),
-        handshakeTimeout: 5_000,
-      });
-      let welcomed = false;
-      socket.on('error', () => {});
-      socket.once('unexpected-response', (_request, response) => {
-        reject(new Error(`upgrade refused: ${response.statusCode}`));
-        socket.terminate();
-      });
-      socket.once('open', () => {
-        socket.send(
-          JSON.stringify({
-            type: 'hello',
-            client: 'reliability',
-            ...(this.options.token !== undefined && { token: this.options.token }),
-          }),
-        );
-      });
-      socket.on('message', (data) => {
-        const frame = this.receive(data.toString());
-        if (!welcomed && frame?.type === 'welcome') {
-          welcomed = true;
-          this.socket = socket;
-          this.resumeAll();
-          resolve();
-        }
-      });
-      socket.once('close', (code) => {
-        this.closeCodes.push(code);
-        if (!welcomed) {
-          reject(new Error(`closed with ${code} before the welcome`));
-          return;
-        }
-        if (this.socket === socket) this.socket = undefined;
-        this.wake();
-        if (!this.closedByUs && this.options.reconnect !== false && code !== 4401 && code !== 1008) {
-          this.reconnects++;
-          this.connect().catch(() => {});
-        }
-      });
+      this.connectWaiters.push({ resolve, reject });
+      if (this.client.connection.state === 'stopped') {
+        this.failedAttempts = 0;
+        this.client.start();
+      } else {
+        this.client.connection.reconnectNow();
+      }
     });
   }
 
-  /** After a (re)connection: every unfinished request resumes from its last seq; unanswered sends are sent again. */
-  private resumeAll(): void {
-    for (const tracked of this.requests.values()) {
-      if (tracked.terminals > 0 || (tracked.refusal !== undefined && tracked.acceptedAt === undefined))
-        continue;
-      if (tracked.last === 0) this.write(sendFrame(tracked));
-      else this.write({ type: 'chat.resume', id: tracked.id, after: tracked.last });
+  private nextUrl(): string {
+    const urls = this.options.urls();
+    // No gateway at all: an address nothing listens on, so the attempt fails and is counted like any other.
+    return urls[this.turn++ % Math.max(1, urls.length)] ?? 'ws://127.0.0.1:9/v1/ws';
+  }
+
+  private status(status: ConnectionStatus): void {
+    if (status.state === 'connected') {
+      this.failedAttempts = 0;
+      for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
+      return;
+    }
+    if (status.state === 'unauthorized') {
+      this.fail(new Error(`closed with ${status.lastCloseCode} before the welcome`));
+      return;
+    }
+    if (status.state !== 'offline') return;
+    // Told before the next socket opens, so `welcomed` is still the ended socket's.
+    const wasWelcomed = this.welcomed;
+    this.welcomed = false;
+    if (wasWelcomed) {
+      if (this.options.reconnect === false || finalCloseCodes.has(status.lastCloseCode ?? 0))
+        this.client.stop();
+      else this.reconnects++;
+      return;
+    }
+    if (++this.failedAttempts > (this.options.maxReconnectAttempts ?? 100)) {
+      this.fail(new Error(`closed with ${status.lastCloseCode} before the welcome`));
     }
   }
 
-  private receive(text: string): ServerFrame | undefined {
+  private fail(error: Error): void {
+    this.client.stop();
+    for (const waiter of this.connectWaiters.splice(0)) waiter.reject(error);
+  }
+
+  private receive(text: string): void {
     this.framesReceived++;
     for (const secret of this.options.secrets ?? []) if (text.includes(secret)) this.leaks.push(secret);
     const parsed = parseServerFrame(text);
-    if (parsed.ok === 'unknown') return undefined;
+    if (parsed.ok === 'unknown') return;
     if (parsed.ok === false) {
       this.violations.push(text.slice(0, 300));
-      return undefined;
+      return;
     }
     const frame = parsed.frame;
     const time = Date.now();
     switch (frame.type) {
+      case 'welcome':
+        this.welcomed = true;
+        break;
       case 'pong': {
         if (typeof frame.t === 'number') {
           this.pings.get(frame.t)?.(time);
@@ -230,11 +250,6 @@ export class ChatClient {
         break;
     }
     this.wake();
-    return frame;
-  }
-
-  private write(frame: unknown): void {
-    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
   }
 
   /** Sends a raw text frame as is. */
@@ -262,13 +277,14 @@ export class ChatClient {
       lateRefusals: 0,
     };
     this.requests.set(id, tracked);
-    this.write(sendFrame(tracked));
+    this.client.send(sendFrame(tracked));
     return tracked;
   }
 
   /** Drops a settled request from memory (long runs tally as they go). */
   forget(id: string): void {
     this.requests.delete(id);
+    this.client.forget(id);
   }
 
   /** Cuts the TCP connection without a close frame, as a network loss would (the client then reconnects). */
@@ -277,11 +293,12 @@ export class ChatClient {
   }
 
   cancel(id: string): void {
-    this.write({ type: 'chat.cancel', id });
+    this.client.cancel(id);
   }
 
+  /** A resume of the scenario's own, outside the shared client's bookkeeping. */
   resume(id: string, after: number): void {
-    this.write({ type: 'chat.resume', id, after });
+    this.client.connection.send({ type: 'chat.resume', id, after });
   }
 
   /** Round trip of an app-level ping in ms; rejects after `timeoutMs`. */
@@ -297,7 +314,7 @@ export class ChatClient {
         clearTimeout(timer);
         resolve(at - sentAt);
       });
-      this.write({ type: 'ping', t });
+      this.client.connection.send({ type: 'ping', t });
     });
   }
 
@@ -329,17 +346,15 @@ export class ChatClient {
 
   /** The socket in use now (for tests that need to misbehave at the TCP level). */
   get rawSocket(): WebSocket | undefined {
-    return this.socket;
+    return this.connected ? this.socket : undefined;
   }
 
   close(): void {
-    this.closedByUs = true;
-    this.socket?.close();
-    this.socket = undefined;
+    this.fail(new Error('closed by the scenario'));
   }
 }
 
-function sendFrame(tracked: Tracked) {
+function sendFrame(tracked: Tracked): ChatSendFrame {
   return {
     type: 'chat.send',
     id: tracked.id,
