@@ -1,4 +1,6 @@
 // One benchmark client connection, over the wire contract's WebSocket or over Socket.IO (baseline c).
+// Not @chrome-plus/client, on purpose: the load generator stamps a frame before any work, counts the gaps and lost
+// tokens the shared client would heal by resuming, and keeps idle sockets free of its ping and stale timers.
 import { randomUUID } from 'node:crypto';
 import { io } from 'socket.io-client';
 import { WebSocket } from 'ws';
