@@ -69,6 +69,24 @@ test('a zombie (an attempt that was replaced) cannot write', async () => {
   assert.equal(await log.append(key, 'new', { type: 'chat.restart' }), 2);
 });
 
+test('an append sent again (its reply lost in a reconnect) is written once', async () => {
+  const key = requestKey('u', 'resent');
+  await log.submit(key, { user: 'u', id: 'resent', model: 'm' });
+  await log.begin(key, 't');
+  assert.equal(await log.append(key, 't', { type: 'chat.delta', text: 'a' }, 1), 1);
+  assert.equal(
+    await log.append(key, 't', { type: 'chat.delta', text: 'a' }, 1),
+    1,
+    'the same seq, not a second event',
+  );
+  assert.equal(await log.append(key, 't', { type: 'chat.delta', text: 'b' }, 2), 2);
+  assert.deepEqual(
+    (await log.read(key, 0)).map((entry) => entry.json),
+    ['{"seq":1,"type":"chat.delta","text":"a"}', '{"seq":2,"type":"chat.delta","text":"b"}'],
+  );
+  assert.equal(await log.append(key, 'other', { type: 'chat.delta', text: 'z' }, 2), AppendRefused.fenced);
+});
+
 test('a start handed back on shutdown is no crash; only the attempt that owns the request may say so', async () => {
   const key = requestKey('u', 'handback');
   await log.submit(key, { user: 'u', id: 'handback', model: 'm' });

@@ -54,12 +54,16 @@ return redis.call('HINCRBY', KEYS[1], 'handedBack', 1)
 `);
 
 // KEYS: meta, log. ARGV: token ('' = any writer, for terminal events of the gateway or the sweeper), body JSON,
-// terminal flag, events channel, log retention ms, meta TTL ms after the end, meta/log TTL ms while running, now.
+// terminal flag, events channel, log retention ms, meta TTL ms after the end, meta/log TTL ms while running, now,
+// the seq this event is to get ('' = the next, whatever it is).
+// An append whose seq is already taken by its own attempt was applied before: a client library that sends a
+// command again after a reconnect (its reply lost when Redis went away) must not write the event twice.
 const appendScript = defineScript(`
 local state = redis.call('HMGET', KEYS[1], 'terminal', 'attempt', 'cancel', 'seq')
 if state[4] == false then return -3 end
 if state[1] == '1' then return -1 end
 if ARGV[1] ~= '' and state[2] ~= ARGV[1] then return -2 end
+if ARGV[9] ~= '' and tonumber(state[4]) >= tonumber(ARGV[9]) then return tonumber(ARGV[9]) end
 if ARGV[3] ~= '1' and state[3] == '1' then return -4 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local entry = '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2)
@@ -144,7 +148,13 @@ export function createGenerationLog(options: GenerationLogOptions) {
   // The record (and with it the claim of the id) outlives the log, so that a resume after expiry is told "expired".
   const metaTtlAfterEndMs = options.retentionMs + (options.recordMs ?? 24 * 3_600_000);
 
-  async function append(key: string, token: string, body: EventBody, terminal: boolean): Promise<number> {
+  async function append(
+    key: string,
+    token: string,
+    body: EventBody,
+    terminal: boolean,
+    seq: number | undefined,
+  ): Promise<number> {
     const result = await appendScript.run(
       redis,
       [keys.meta(key), keys.log(key)],
@@ -157,6 +167,7 @@ export function createGenerationLog(options: GenerationLogOptions) {
         metaTtlAfterEndMs,
         options.maxLifetimeMs,
         now(),
+        seq ?? '',
       ],
     );
     return Number(result);
@@ -199,9 +210,17 @@ export function createGenerationLog(options: GenerationLogOptions) {
       return Number(await handBackScript.run(redis, [keys.meta(key)], [token])) > 0;
     },
 
-    /** Appends a non-terminal event as the attempt `token`. Returns the new seq, or an AppendRefused code. */
-    append(key: string, token: string, body: Exclude<EventBody, TerminalBody>): Promise<number> {
-      return append(key, token, body, false);
+    /**
+     * Appends a non-terminal event as the attempt `token`. Returns the new seq, or an AppendRefused code.
+     * `seq`, the seq the attempt expects the event to get, makes the append idempotent: sent twice, it is written once.
+     */
+    append(
+      key: string,
+      token: string,
+      body: Exclude<EventBody, TerminalBody>,
+      seq?: number,
+    ): Promise<number> {
+      return append(key, token, body, false, seq);
     },
 
     /**
@@ -210,7 +229,7 @@ export function createGenerationLog(options: GenerationLogOptions) {
      * Returns the seq, or an AppendRefused code (then someone else ended the request first).
      */
     async finish(key: string, token: string, body: TerminalBody, user: string): Promise<number> {
-      const seq = await append(key, token, body, true);
+      const seq = await append(key, token, body, true, undefined);
       if (seq > 0) {
         await Promise.all([redis.zrem(keys.deadlines, key), redis.zrem(keys.inflight(user), key)]);
       }

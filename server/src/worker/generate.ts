@@ -109,10 +109,13 @@ export function startAttempt(job: ChatJob, queuedAt: number, options: GenerateOp
       );
       return;
     }
+    /** The last seq of the log as this attempt knows it: each append names the seq it is to get. */
+    let lastSeq = begun.seq;
     if (begun.seq > 0) {
       // A previous attempt died after writing: the client must discard what it showed.
-      const seq = await log.append(key, token, { type: 'chat.restart' });
+      const seq = await log.append(key, token, { type: 'chat.restart' }, lastSeq + 1);
       if (seq < 0) return abandonOrCancel(seq);
+      lastSeq = seq;
     }
     if (now() - queuedAt > options.timeouts.queueWaitMs && begun.starts === 1) {
       await finish(
@@ -121,7 +124,11 @@ export function startAttempt(job: ChatJob, queuedAt: number, options: GenerateOp
       return;
     }
     const deadline = now() + options.timeouts.totalMs;
-    await log.setDeadline(key, deadline + 30_000);
+    // The sweeper's deadline moves to the end of the generation; the model call does not wait for it (until it is
+    // written, the gateway's queue-wait deadline stands, minutes away).
+    log.setDeadline(key, deadline + 30_000).catch((error: unknown) => {
+      logger.warn({ err: error, key }, 'could not move the request deadline');
+    });
 
     const resolved = options.providers.resolve(job.model);
     if (resolved === undefined) {
@@ -147,16 +154,22 @@ export function startAttempt(job: ChatJob, queuedAt: number, options: GenerateOp
     const coalescer = createCoalescer({
       ...options.coalesce,
       write: async (pending) => {
-        const seq = await log.append(key, token, {
-          type: 'chat.delta',
-          ...(pending.text !== '' && { text: pending.text }),
-          ...(pending.reasoning !== '' && { reasoning: pending.reasoning }),
-        });
+        const seq = await log.append(
+          key,
+          token,
+          {
+            type: 'chat.delta',
+            ...(pending.text !== '' && { text: pending.text }),
+            ...(pending.reasoning !== '' && { reasoning: pending.reasoning }),
+          },
+          lastSeq + 1,
+        );
         if (seq < 0) {
           refusal = seq;
           controller.abort();
           throw new AttemptAbandoned(`append refused (${seq})`);
         }
+        lastSeq = seq;
         if (!wroteText) options.hooks?.firstDelta?.(now() - startedAt);
         wroteText = true;
       },
