@@ -9,8 +9,12 @@ import type { SessionIO } from './session-io.ts';
 
 /** Refusing a flood costs as little as possible: at most one error frame a second. */
 const FLOOD_ERROR_INTERVAL_MS = 1_000;
-/** A client that keeps flooding after being told is disconnected. */
+/**
+ * A client with more than this many frames refused within one window is disconnected. Counted per window, not in
+ * a row: on a busy gateway the budget refills while a burst is read, and a refill must not wipe the count.
+ */
 const FLOOD_CLOSE_AFTER = 200;
+const FLOOD_WINDOW_MS = 1_000;
 
 export interface FrameIntakeOptions {
   socket: WebSocket;
@@ -36,18 +40,23 @@ export function startFrameIntake(options: FrameIntakeOptions): void {
   const { socket, io, logger } = options;
   const budget = createFrameBudget(options.framesPerSecond);
   let refusedFrames = 0;
+  let windowStart = 0;
   let lastFloodError = 0;
   let queue: Promise<void> = Promise.resolve();
   let pendingFrames = 0;
   let pendingBytes = 0;
 
   function flooded(): void {
+    const time = Date.now();
+    if (time - windowStart > FLOOD_WINDOW_MS) {
+      windowStart = time;
+      refusedFrames = 0;
+    }
     refusedFrames++;
     if (refusedFrames > FLOOD_CLOSE_AFTER) {
       socket.close(CloseCode.policy, 'too many frames');
       return;
     }
-    const time = Date.now();
     if (time - lastFloodError >= FLOOD_ERROR_INTERVAL_MS) {
       lastFloodError = time;
       const message = `too many frames: at most ${options.framesPerSecond} a second`;
@@ -61,7 +70,6 @@ export function startFrameIntake(options: FrameIntakeOptions): void {
       return;
     }
     if (!budget.take()) return flooded();
-    refusedFrames = 0;
     const text = textOf(data);
     pendingFrames++;
     pendingBytes += text.length;
