@@ -186,8 +186,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     const subscriber = createRedis(config.redisUrl, 'cp-gateway-events');
     connections.push(subscriber);
     gateway = await startGateway({
-      host: config.host,
-      port: config.port,
+      config,
       serverName: `${SERVER_NAME} (${hostname()}:${process.pid})`,
       redis,
       subscriber,
@@ -195,17 +194,9 @@ export async function startApp(options: AppOptions): Promise<App> {
       keys,
       log,
       providers,
-      defaultModel: config.defaultModel,
       logger,
-      tokens: config.tokens,
-      allowedOrigins: config.allowedOrigins,
-      heartbeatMs: config.heartbeatMs,
-      stuckMs: config.slowReaderCloseMs,
-      limits: config.limits,
       attachmentLimits,
       loginThrottle,
-      trustProxy: config.trustProxy,
-      timeouts: config.timeouts,
       routes: async (request, response) => {
         if (await uploads(request, response)) return true;
         if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') return false;

@@ -22,81 +22,8 @@ export interface ModelConfig {
   vision: boolean;
 }
 
-export interface Config {
-  host: string;
-  port: number;
-  redisUrl: string;
-  /** Prefix of every Redis key this deployment writes; tests use their own. */
-  keyPrefix: string;
-  /** token → user; empty means "no tokens": loopback only, hello needs no token. */
-  tokens: Map<string, string>;
-  /** Origins allowed to connect or upload; undefined: only Chrome Plus's extension (gateway/origin.ts). */
-  allowedOrigins: string[] | undefined;
-  providers: ProviderConfig[];
-  defaultModel: string;
-  workerConcurrency: number;
-  logLevel: string;
-  limits: {
-    maxFrameBytes: number;
-    requestsPerMinute: number;
-    concurrentGenerations: number;
-    framesPerSecond: number;
-    maxUploadBytes: number;
-    /** Sockets one user may hold open on one gateway. */
-    socketsPerUser: number;
-    /** Frames (and their bytes) a socket may have waiting to be handled before the gateway stops reading it. */
-    pendingFrames: number;
-    pendingBytes: number;
-    /** Attachment references in one request (every message counted), and distinct files among them. */
-    attachmentRefs: number;
-    attachmentFiles: number;
-    /** Characters of attached files' text one request may put in the prompt. */
-    attachmentCharsPerRequest: number;
-    /** Bytes of images one request may pass to a vision model. */
-    imageBytesPerRequest: number;
-    /** Failed sign-ins from one address before it must wait. */
-    loginFailures: number;
-  };
-  /** Bearer token /metrics asks for; without it, /metrics is served only when no AUTH_TOKENS are set. */
-  metricsToken: string | undefined;
-  /** Trust the last X-Forwarded-For entry as the client's address (behind a proxy that sets it). */
-  trustProxy: boolean;
-  timeouts: {
-    connectMs: number;
-    idleMs: number;
-    totalMs: number;
-    queueWaitMs: number;
-  };
-  retries: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
-  heartbeatMs: number;
-  /** How long a socket that stopped reading may hold back its answers before it is closed with 1013. */
-  slowReaderCloseMs: number;
-  /** How long a finished request's log stays readable. */
-  retentionMs: number;
-  /** How long a finished request's record (its id's claim) outlives its log: a resume is told "expired", a repeat replays nothing new. */
-  recordMs: number;
-  /** How long a worker may hold a job without renewing its lock before another takes it over. */
-  lockDurationMs: number;
-  /** Where the worker serves /healthz and /metrics (0: no HTTP server). */
-  workerPort: number;
-  shutdownGraceMs: number;
-  files: {
-    retentionMs: number;
-    /** Bytes one user may have stored at once. */
-    maxUserBytes: number;
-    /** Files one user may have stored at once, uploads in progress included. */
-    maxUserFiles: number;
-    /** Uploads one user may have in progress at once. */
-    maxUserUploads: number;
-    extractTimeoutMs: number;
-    /** What reading one file may add to its extraction child's address space. */
-    extractMemoryMb: number;
-    /** Extractions (child processes) one worker process runs at once; the others wait their turn. */
-    extractConcurrency: number;
-    /** Characters of extracted text kept per file. */
-    maxCharsPerFile: number;
-  };
-}
+/** The configuration: its type is what `loadConfig` returns, so that the parser is the one declaration. */
+export type Config = ReturnType<typeof loadConfig>;
 
 type Env = Record<string, string | undefined>;
 
@@ -189,7 +116,7 @@ export function isLoopback(host: string): boolean {
 const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** Reads the configuration from `env`; throws ConfigError naming the variable at fault. */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(env: Env = process.env) {
   const host = read(env, 'HOST') ?? '127.0.0.1';
   const port = integer(env, 'PORT', 8787, 0, 65535);
   const redisUrl = url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])!;
@@ -261,10 +188,13 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     port,
     redisUrl,
+    /** Prefix of every Redis key this deployment writes; tests use their own. */
     keyPrefix,
-    tokens,
-    allowedOrigins,
-    providers,
+    /** token → user; empty means "no tokens": loopback only, hello needs no token. */
+    tokens: tokens as ReadonlyMap<string, string>,
+    /** Origins allowed to connect or upload; undefined: only Chrome Plus's extension (gateway/origin.ts). */
+    allowedOrigins: allowedOrigins as readonly string[] | undefined,
+    providers: providers as readonly ProviderConfig[],
     defaultModel,
     workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 50, 1, 10_000),
     logLevel,
@@ -273,17 +203,25 @@ export function loadConfig(env: Env = process.env): Config {
       requestsPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
       concurrentGenerations: integer(env, 'MAX_CONCURRENT_GENERATIONS', 4, 1, 100_000),
       framesPerSecond: integer(env, 'MAX_FRAMES_PER_SECOND', 50, 1, 100_000),
+      /** Sockets one user may hold open on one gateway. */
       socketsPerUser: integer(env, 'MAX_SOCKETS_PER_USER', 32, 1, 100_000),
       maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 10 * 1_048_576, 1024, 1024 * 1_048_576),
+      /** Frames (and their bytes) a socket may have waiting to be handled before the gateway stops reading it. */
       pendingFrames: integer(env, 'MAX_PENDING_FRAMES', 8, 1, 10_000),
       pendingBytes: integer(env, 'MAX_PENDING_BYTES', 2 * 1_048_576, 1024, 1024 * 1_048_576),
+      /** Attachment references in one request (every message counted), and distinct files among them. */
       attachmentRefs: integer(env, 'MAX_ATTACHMENTS_PER_REQUEST', 64, 0, 100_000),
       attachmentFiles: integer(env, 'MAX_FILES_PER_REQUEST', 32, 0, 10_000),
+      /** Characters of attached files' text one request may put in the prompt. */
       attachmentCharsPerRequest: integer(env, 'ATTACHMENT_MAX_CHARS_PER_REQUEST', 300_000, 100, 100_000_000),
+      /** Bytes of images one request may pass to a vision model. */
       imageBytesPerRequest: integer(env, 'MAX_IMAGE_BYTES_PER_REQUEST', 20 * 1_048_576, 0, 1024 * 1_048_576),
+      /** Failed sign-ins from one address before it must wait. */
       loginFailures: integer(env, 'LOGIN_MAX_FAILURES', 10, 1, 1_000_000),
     },
+    /** Bearer token /metrics asks for; without it, /metrics is served only when no AUTH_TOKENS are set. */
     metricsToken: metricsToken(env),
+    /** Trust the last X-Forwarded-For entry as the client's address (behind a proxy that sets it). */
     trustProxy: flag(env, 'TRUST_PROXY'),
     timeouts: {
       connectMs: integer(env, 'PROVIDER_CONNECT_TIMEOUT_MS', 15_000, 100, 600_000),
@@ -297,20 +235,31 @@ export function loadConfig(env: Env = process.env): Config {
       maxDelayMs: integer(env, 'PROVIDER_RETRY_MAX_MS', 20_000, 1, 600_000),
     },
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 25_000, 100, 600_000),
+    /** How long a socket that stopped reading may hold back its answers before it is closed with 1013. */
     slowReaderCloseMs: integer(env, 'SLOW_READER_CLOSE_MS', 30_000, 100, 600_000),
+    /** How long a finished request's log stays readable. */
     retentionMs: integer(env, 'RETENTION_MS', 15 * 60_000, 1000, 30 * 86_400_000),
+    /** How long a finished request's record (its id's claim) outlives its log: a resume is told "expired", a repeat replays nothing new. */
     recordMs: integer(env, 'REQUEST_RECORD_MS', 24 * 3_600_000, 60_000, 365 * 86_400_000),
+    /** How long a worker may hold a job without renewing its lock before another takes it over. */
     lockDurationMs: integer(env, 'WORKER_LOCK_MS', 15_000, 500, 600_000),
+    /** Where the worker serves /healthz and /metrics (0: no HTTP server). */
     workerPort: integer(env, 'WORKER_PORT', 0, 0, 65535),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     files: {
       retentionMs: integer(env, 'FILE_RETENTION_MS', 24 * 3_600_000, 60_000, 30 * 86_400_000),
+      /** Bytes one user may have stored at once. */
       maxUserBytes: integer(env, 'MAX_USER_STORAGE_BYTES', 100 * 1_048_576, 1024, 1024 * 1_048_576 * 1024),
+      /** Files one user may have stored at once, uploads in progress included. */
       maxUserFiles: integer(env, 'MAX_USER_FILES', 200, 1, 100_000),
+      /** Uploads one user may have in progress at once. */
       maxUserUploads: integer(env, 'MAX_CONCURRENT_UPLOADS', 8, 1, 1000),
       extractTimeoutMs: integer(env, 'EXTRACT_TIMEOUT_MS', 20_000, 100, 600_000),
+      /** What reading one file may add to its extraction child's address space. */
       extractMemoryMb: integer(env, 'EXTRACT_MEMORY_MB', 256, 16, 8192),
+      /** Extractions (child processes) one worker process runs at once; the others wait their turn. */
       extractConcurrency: integer(env, 'EXTRACT_CONCURRENCY', 2, 1, 64),
+      /** Characters of extracted text kept per file. */
       maxCharsPerFile: integer(env, 'ATTACHMENT_MAX_CHARS', 100_000, 100, 10_000_000),
     },
   };

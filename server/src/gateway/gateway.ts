@@ -5,6 +5,7 @@ import { CloseCode, PROTOCOL_PATH } from '@chrome-plus/protocol';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { Config } from '../config.ts';
 import type { AttachmentLimits } from '../files/attachment-policy.ts';
 import type { Keys } from '../generations/keys.ts';
 import type { GenerationLog } from '../generations/log.ts';
@@ -14,13 +15,25 @@ import type { Providers } from '../providers/registry.ts';
 import { createAuthenticator } from './auth.ts';
 import { createFollower, type Follower } from './follower.ts';
 import { createAdmission, createUserSockets } from './limits.ts';
-import { clientAddress, createLoginThrottle, type LoginThrottle } from './login-throttle.ts';
+import { clientAddress, type LoginThrottle } from './login-throttle.ts';
 import { createOriginCheck } from './origin.ts';
 import { type SessionContext, startSession } from './session.ts';
 
 export interface GatewayOptions {
-  host: string;
-  port: number;
+  /** What the gateway reads of the configuration. */
+  config: Pick<
+    Config,
+    | 'host'
+    | 'port'
+    | 'tokens'
+    | 'allowedOrigins'
+    | 'defaultModel'
+    | 'heartbeatMs'
+    | 'slowReaderCloseMs'
+    | 'limits'
+    | 'timeouts'
+    | 'trustProxy'
+  >;
   serverName: string;
   redis: Redis;
   subscriber: Redis;
@@ -28,20 +41,11 @@ export interface GatewayOptions {
   keys: Keys;
   log: GenerationLog;
   providers: Providers;
-  defaultModel: string;
   logger: Logger;
-  tokens: ReadonlyMap<string, string>;
-  allowedOrigins: string[] | undefined;
-  heartbeatMs: number;
-  limits: SessionContext['limits'];
   attachmentLimits: AttachmentLimits;
-  /** Failed sign-ins per address (shared with the upload route); default: 10 failures before a wait. */
-  loginThrottle?: LoginThrottle;
-  /** Take the client's address from the last X-Forwarded-For entry (behind a proxy that sets it). */
-  trustProxy?: boolean;
-  timeouts: SessionContext['timeouts'];
+  /** Failed sign-ins per address (shared with the upload route). */
+  loginThrottle: LoginThrottle;
   highWaterBytes?: number;
-  stuckMs?: number;
   /** Extra HTTP routes (uploads, metrics); return true when handled. */
   routes?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
   sessionExtras?: Pick<SessionContext, 'checkFiles' | 'hooks'>;
@@ -86,37 +90,37 @@ function handleKeepAlive(socket: WebSocket, intervalMs: number): () => void {
 }
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const { logger } = options;
-  const isOriginAllowed = createOriginCheck(options.allowedOrigins);
+  const { logger, config } = options;
+  const isOriginAllowed = createOriginCheck(config.allowedOrigins);
   const follower = createFollower({
     subscriber: options.subscriber,
     log: options.log,
     keys: options.keys,
     logger,
-    ...(options.stuckMs !== undefined && { stuckMs: options.stuckMs }),
+    stuckMs: config.slowReaderCloseMs,
     ...(options.onDelivered !== undefined && { delivered: options.onDelivered }),
   });
   const context: SessionContext = {
     serverName: options.serverName,
-    authenticate: createAuthenticator(options.tokens),
+    authenticate: createAuthenticator(config.tokens),
     log: options.log,
     queue: options.queue,
     follower,
     admission: createAdmission({
       redis: options.redis,
       keys: options.keys,
-      requestsPerMinute: options.limits.requestsPerMinute,
-      concurrentGenerations: options.limits.concurrentGenerations,
+      requestsPerMinute: config.limits.requestsPerMinute,
+      concurrentGenerations: config.limits.concurrentGenerations,
     }),
     providers: options.providers,
-    defaultModel: options.defaultModel,
+    defaultModel: config.defaultModel,
     logger,
-    heartbeatMs: options.heartbeatMs,
-    limits: options.limits,
+    heartbeatMs: config.heartbeatMs,
+    limits: config.limits,
     attachmentLimits: options.attachmentLimits,
-    loginThrottle: options.loginThrottle ?? createLoginThrottle({ maxFailures: 10 }),
-    userSockets: createUserSockets(options.limits.socketsPerUser),
-    timeouts: options.timeouts,
+    loginThrottle: options.loginThrottle,
+    userSockets: createUserSockets(config.limits.socketsPerUser),
+    timeouts: config.timeouts,
     highWaterBytes: options.highWaterBytes ?? 1_048_576,
     ...options.sessionExtras,
   };
@@ -124,12 +128,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: options.limits.maxFrameBytes,
+    maxPayload: config.limits.maxFrameBytes,
     perMessageDeflate: false,
   });
   wss.on('connection', (socket, address: string) => {
     options.onSocketCount?.(wss.clients.size);
-    const stopKeepAlive = handleKeepAlive(socket, options.heartbeatMs);
+    const stopKeepAlive = handleKeepAlive(socket, config.heartbeatMs);
     socket.on('close', () => {
       stopKeepAlive();
       options.onSocketCount?.(wss.clients.size);
@@ -186,12 +190,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const address = clientAddress(
       request.socket.remoteAddress,
       request.headers['x-forwarded-for'],
-      options.trustProxy ?? false,
+      config.trustProxy,
     );
     wss.handleUpgrade(request, socket, head, (webSocket) => wss.emit('connection', webSocket, address));
   });
 
-  const port = await listen(server, options.port, options.host);
+  const port = await listen(server, config.port, config.host);
 
   return {
     server,

@@ -3,6 +3,7 @@
 import { CloseCode, type ErrorCode, HELLO_TIMEOUT_MS, parseClientFrame } from '@chrome-plus/protocol';
 import type { Queue } from 'bullmq';
 import type { WebSocket } from 'ws';
+import type { Config } from '../config.ts';
 import type { AttachmentLimits, Refusal } from '../files/attachment-policy.ts';
 import type { GenerationLog } from '../generations/log.ts';
 import type { Logger } from '../logger.ts';
@@ -27,17 +28,7 @@ export interface SessionContext {
   defaultModel: string;
   logger: Logger;
   heartbeatMs: number;
-  limits: {
-    maxFrameBytes: number;
-    framesPerSecond: number;
-    requestsPerMinute: number;
-    concurrentGenerations: number;
-    maxUploadBytes: number;
-    socketsPerUser: number;
-    /** Frames, and their bytes, waiting to be handled before the gateway stops reading the socket. */
-    pendingFrames: number;
-    pendingBytes: number;
-  };
+  limits: Config['limits'];
   attachmentLimits: AttachmentLimits;
   loginThrottle: LoginThrottle;
   /** Counts each user's sockets on this gateway. */
