@@ -88,8 +88,11 @@ export function createChatOperations(context: SessionContext, io: SessionIO, wat
         io.send({ type: 'chat.accepted', id: frame.id });
         return resumeFrom(key, frame.id, 0);
       }
-      await log.setDeadline(key, now + context.timeouts.queueWaitMs + 5_000);
-      await enqueue(key, owner, frame, model);
+      // Both only once the id is ours; neither waits for the other.
+      await Promise.all([
+        log.setDeadline(key, now + context.timeouts.queueWaitMs + 5_000),
+        enqueue(key, owner, frame, model),
+      ]);
       context.hooks?.requestAccepted?.();
       io.send({ type: 'chat.accepted', id: frame.id });
       watches.watch(key, frame.id, 0, sentAt);
