@@ -1,4 +1,5 @@
 // Uploads one file to the gateway (POST /v1/files) with progress, and names what went wrong in a way a user can act on.
+import { parseUploadResponse } from '@chrome-plus/protocol';
 import type { AttachmentInfo } from '../store/types.ts';
 
 export type UploadProblem =
@@ -48,26 +49,13 @@ export function uploadFile(target: UploadTarget, file: File, onProgress: (fracti
       if (event.lengthComputable && event.total > 0) onProgress(event.loaded / event.total);
     };
     request.onload = () => {
-      let body: Record<string, unknown> = {};
-      try {
-        body = JSON.parse(request.responseText) as Record<string, unknown>;
-      } catch {
-        // Not JSON (a proxy's page, say): the status alone tells.
-      }
-      if (request.status === 201 && typeof body.fileId === 'string') {
-        resolve({
-          ok: true,
-          attachment: {
-            fileId: body.fileId,
-            name: typeof body.name === 'string' ? body.name : file.name,
-            size: typeof body.bytes === 'number' ? body.bytes : file.size,
-            type: typeof body.type === 'string' ? body.type : file.type,
-          },
-        });
+      const answer = parseUploadResponse(request.status, request.responseText);
+      if (answer.ok) {
+        const { fileId, name, bytes, type } = answer.file;
+        resolve({ ok: true, attachment: { fileId, name, size: bytes, type } });
         return;
       }
-      const detail = typeof body.message === 'string' ? body.message : `HTTP ${request.status}`;
-      resolve({ ok: false, problem: problemOfStatus(request.status), detail });
+      resolve({ ok: false, problem: problemOfStatus(request.status), detail: answer.message });
     };
     request.onerror = () => resolve({ ok: false, problem: 'network', detail: '' });
     request.onabort = () => resolve({ ok: false, problem: 'failed', detail: 'aborted' });

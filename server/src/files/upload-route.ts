@@ -1,6 +1,6 @@
 // POST /v1/files: a multipart upload with one `file` field, streamed into the file store piece by piece.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FILES_PATH } from '@chrome-plus/protocol';
+import { FILES_PATH, type UploadedFile, type UploadRefusal } from '@chrome-plus/protocol';
 import busboy from 'busboy';
 import { bearerToken } from '../gateway/auth.ts';
 import { clientAddress, type LoginThrottle } from '../gateway/login-throttle.ts';
@@ -30,7 +30,7 @@ function send(
   response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 }
 
-function refusal(code: string, message: string) {
+function refusal(code: string, message: string): UploadRefusal {
   return { error: code, message };
 }
 
@@ -246,7 +246,8 @@ export function createUploadRoute(options: UploadRouteOptions) {
           }
           finished = true;
           options.onUpload?.('stored');
-          send(response, 201, { fileId, name: result.name, type: result.type.mime, bytes: stored }, cors);
+          const body: UploadedFile = { fileId, name: result.name, type: result.type.mime, bytes: stored };
+          send(response, 201, body, cors);
         });
         void pending.finally(resolve);
       });
