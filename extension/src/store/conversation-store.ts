@@ -1,4 +1,6 @@
 // Conversations in IndexedDB, with streaming answers stored as appended chunks until they finish.
+// Over 250 lines on purpose: one IndexedDB schema and every transaction on it, kept together so that no two
+// places can disagree on the stores and their indexes.
 import { openDatabase, requestResult, transactionDone } from './idb.ts';
 import type { AnswerChunk, AssistantMessage, Conversation, StoredMessage } from './types.ts';
 

@@ -1,5 +1,6 @@
 // Uploaded files in Redis, where every gateway and worker can reach them: written as they stream in, owned by
 // their uploader, capped per file and per user, expiring after a retention time.
+// Over 250 lines on purpose: the Lua scripts that keep the quota true and their callers belong together.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../generations/keys.ts';

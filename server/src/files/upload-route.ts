@@ -1,4 +1,6 @@
 // POST /v1/files: a multipart upload with one `file` field, streamed into the file store piece by piece.
+// Over 250 lines: one request's life, from the checks through the stream to every way it can end; each end must
+// release the reservation, which is easiest to check with all of them in one place.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FILES_PATH, type UploadedFile, type UploadRefusal } from '@chrome-plus/protocol';
 import busboy from 'busboy';

@@ -1,4 +1,5 @@
 // The per-request event log in Redis: claim, fenced append, read, cancel flag, expiry. The heart of the guarantees.
+// Over 250 lines on purpose: the Lua scripts and the code that calls them are one unit; read them side by side.
 import type { ChatDoneFrame, ErrorCode } from '@chrome-plus/protocol';
 import type { Redis } from 'ioredis';
 import { defineScript } from '../redis/script.ts';

@@ -1,5 +1,6 @@
 // Turns what an OpenAI-compatible API answered (an HTTP error, an error inside the stream) or how its connection
 // failed into a ProviderError an end user can read and a worker can act on.
+// Over 250 lines on purpose: one table of every upstream failure and its code, message and retry rule.
 import { ProviderError } from './types.ts';
 
 export interface ErrorContext {

@@ -1,4 +1,5 @@
 // One streaming client for every OpenAI-compatible Chat Completions API (OpenAI, DeepSeek, Ollama, vLLM, ...), with timeouts.
+// Over 250 lines: the request, the three timers and the event stream share one call's state; see the split below.
 //
 // The call is undici's `request` on a keep-alive pool made once per provider, and its event stream is read
 // with eventsource-parser: the official SDK's streaming path (fetch, web streams, a client per call) was most of

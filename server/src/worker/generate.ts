@@ -1,4 +1,6 @@
 // One attempt at one chat job: fence, call the model with retries, stream into the log, end with one terminal event.
+// Over 250 lines: one attempt's state (its fencing token, the last seq, the stop reason) is shared by every step;
+// splitting the retry loop out is the next step, not yet done.
 import { randomUUID } from 'node:crypto';
 import type { ErrorCode } from '@chrome-plus/protocol';
 import { createCoalescer } from '../generations/coalescer.ts';
