@@ -39,7 +39,7 @@ cannot() { echo "cannot make base images: $*"; exit 3; }
 log() { printf '[base-images %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
 command -v docker >/dev/null || cannot "no docker command"
-docker info >/dev/null 2>&1 || cannot "no running Docker engine (docker info fails)"
+docker info >/dev/null 2>&1 || cannot "no running Docker engine, or none this user may use (docker info fails)"
 
 missing=()
 for image in "$NODE_BASE" "$REDIS_BASE" "$NGINX_BASE"; do

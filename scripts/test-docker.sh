@@ -16,7 +16,7 @@ skip() {
 }
 
 command -v docker >/dev/null || skip "no docker command on this machine"
-docker info >/dev/null 2>&1 || skip "no running Docker engine (docker info fails)"
+docker info >/dev/null 2>&1 || skip "no running Docker engine, or none this user may use (docker info fails)"
 if docker compose version >/dev/null 2>&1; then
   compose='docker compose'
 elif command -v docker-compose >/dev/null; then
