@@ -26,6 +26,7 @@ import {
   runSingle,
   runThroughput,
   runTtft,
+  runTtftIdle,
   type ScenarioName,
 } from './scenarios.ts';
 import { type RunningTarget, startTarget, TARGETS, type TargetName } from './targets.ts';
@@ -294,6 +295,9 @@ async function run(options: Options): Promise<void> {
               break;
             case 'ttft':
               target.ttft = await runTtft(context, plan);
+              break;
+            case 'ttft-idle':
+              target.ttftIdle = await runTtftIdle(context, plan);
               break;
             case 'throughput':
               target.throughput = await runThroughput(context, plan);

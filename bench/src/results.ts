@@ -49,6 +49,8 @@ export interface TargetResults {
   idle?: IdleRun;
   single?: StreamsRun;
   ttft?: StreamsRun;
+  /** The same, each request sent a while after the previous one ended: an idle system each time. */
+  ttftIdle?: StreamsRun;
   throughput?: StreamsRun;
   capacity?: CapacityRun;
   concurrency?: StreamsRun[];

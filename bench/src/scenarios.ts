@@ -13,6 +13,8 @@ export interface Plan {
   idleSockets: number;
   single: { answerTokens: number; intervalMs: number; warmupMs: number; measureMs: number };
   ttft: { warmupMs: number; measureMs: number };
+  /** One socket, each request sent `thinkMs` after the previous answer ended. */
+  ttftIdle: { warmupMs: number; measureMs: number; thinkMs: number };
   throughput: { connections: number; answerTokens: number; warmupMs: number; measureMs: number };
   capacity: {
     connections: number;
@@ -33,7 +35,15 @@ export interface Plan {
   scenarios: Record<TargetName, ScenarioName[]>;
 }
 
-export type ScenarioName = 'idle' | 'single' | 'ttft' | 'throughput' | 'capacity' | 'concurrency' | 'length';
+export type ScenarioName =
+  | 'idle'
+  | 'single'
+  | 'ttft'
+  | 'ttft-idle'
+  | 'throughput'
+  | 'capacity'
+  | 'concurrency'
+  | 'length';
 
 // Length before throughput: its log-memory figure counts the logs in Redis, which the later scenarios crowd; after
 // single and ttft, so that its first answers do not pay for a cold start.
@@ -41,12 +51,21 @@ const everything: ScenarioName[] = [
   'idle',
   'single',
   'ttft',
+  'ttft-idle',
   'length',
   'throughput',
   'capacity',
   'concurrency',
 ];
-const baseline: ScenarioName[] = ['idle', 'single', 'ttft', 'throughput', 'capacity', 'concurrency'];
+const baseline: ScenarioName[] = [
+  'idle',
+  'single',
+  'ttft',
+  'ttft-idle',
+  'throughput',
+  'capacity',
+  'concurrency',
+];
 
 export const PLANS: Record<'quick' | 'full', Plan> = {
   quick: {
@@ -54,6 +73,7 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
     idleSockets: 1_000,
     single: { answerTokens: 100, intervalMs: 10, warmupMs: 300, measureMs: 2_000 },
     ttft: { warmupMs: 200, measureMs: 1_500 },
+    ttftIdle: { warmupMs: 300, measureMs: 2_000, thinkMs: 250 },
     throughput: { connections: 100, answerTokens: 20, warmupMs: 500, measureMs: 2_000 },
     capacity: { connections: 50, intervalsMs: [10], warmupMs: 300, measureMs: 1_500, p99LimitMs: 10 },
     concurrency: { streams: [100, 500], answerTokens: 40, intervalMs: 50, warmupMs: 500, measureMs: 2_000 },
@@ -62,8 +82,8 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
       system: everything,
       'system-1ms': [],
       direct: everything,
-      pubsub: ['single', 'ttft', 'concurrency'],
-      socketio: ['single', 'ttft', 'concurrency'],
+      pubsub: ['single', 'ttft', 'ttft-idle', 'concurrency'],
+      socketio: ['single', 'ttft', 'ttft-idle', 'concurrency'],
     },
   },
   full: {
@@ -71,6 +91,7 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
     idleSockets: 10_000,
     single: { answerTokens: 200, intervalMs: 10, warmupMs: 1_000, measureMs: 10_000 },
     ttft: { warmupMs: 500, measureMs: 5_000 },
+    ttftIdle: { warmupMs: 1_000, measureMs: 8_000, thinkMs: 250 },
     throughput: { connections: 200, answerTokens: 20, warmupMs: 2_000, measureMs: 6_000 },
     capacity: {
       connections: 50,
@@ -80,7 +101,7 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
       p99LimitMs: 10,
     },
     concurrency: {
-      streams: [100, 500, 1_000, 2_000],
+      streams: [100, 200, 500, 1_000, 2_000],
       answerTokens: 100,
       intervalMs: 50,
       warmupMs: 2_000,
@@ -303,6 +324,15 @@ export function runTtft(context: Context, plan: Plan): Promise<StreamsRun> {
   return measureStreams(
     context,
     streamsSpec(context, { connections: 4, rampMs: 100, answerTokens: 2, intervalMs: 25, ...plan.ttft }),
+  );
+}
+
+export function runTtftIdle(context: Context, plan: Plan): Promise<StreamsRun> {
+  // As a person's requests arrive: each one a while after the previous answer ended, at a system that has gone
+  // idle meanwhile (blocked queue reads, pooled connections and timers all have time to settle).
+  return measureStreams(
+    context,
+    streamsSpec(context, { connections: 1, rampMs: 0, answerTokens: 2, intervalMs: 25, ...plan.ttftIdle }),
   );
 }
 

@@ -142,8 +142,9 @@ async function runStreams(spec: StreamsSpec): Promise<StreamsResult> {
       end(receivedAt);
       if (!spec.single) {
         // Closed loop; after an error, a short pause so that a refusing server is not hammered.
-        if (frame.type === 'chat.done') start(connection);
-        else setTimeout(() => start(connection), 100);
+        if (frame.type !== 'chat.done') setTimeout(() => start(connection), 100);
+        else if (spec.thinkMs) setTimeout(() => start(connection), spec.thinkMs);
+        else start(connection);
       } else if (inFlight === 0) {
         allDone?.();
       }

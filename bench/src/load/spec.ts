@@ -26,6 +26,8 @@ export interface StreamsSpec extends CommonSpec {
   measureMs: number;
   /** One request per connection, every token measured, instead of the closed loop. */
   single?: boolean;
+  /** Closed loop: the pause between an answer's end and the connection's next request (a person reading). */
+  thinkMs?: number;
   /** How long to wait for the requests in flight when the window ends. */
   drainMs: number;
 }
