@@ -1,5 +1,6 @@
-// The release package (scripts/package.mjs): what the zips hold, the size budget of each page's script, no
-// source map linked from a shipped file, and the version taken from the root package.json.
+// The release package (scripts/package.mjs): what the zips hold, the size budget of what each page loads at
+// start and of the chunk the panel loads later, no source map linked from a shipped file, and the version
+// taken from the root package.json.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,13 +10,21 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import JSZip from 'jszip';
 
-const budgets: Record<string, number> = {
-  // The issue asked for 250 KB; highlight.js (84 KB, 13 KB of it the CSS grammar), marked (52 KB) and
-  // DOMPurify (30 KB) leave the panel at ~266 KB with zod/mini (28 KB). See the todo test below.
-  'sidepanel.js': 270_000,
+/** What a page loads at start, in bytes: its script and every chunk that script imports statically. */
+const startBudgets: Record<string, number> = {
+  // The issue's target: marked (52 KB), DOMPurify (30 KB), zod/mini (28 KB) and the panel's own code. Not
+  // highlight.js (below): with it the panel was 266 KB.
+  'sidepanel.js': 250_000,
   'options.js': 120_000,
 };
-const sidepanelTarget = 250_000;
+/**
+ * The chunks the side panel loads with import(), by name without their hash: requested as the panel starts,
+ * never waited for (code shown before one arrives is highlighted when it does).
+ */
+const laterBudgets: Record<string, number> = {
+  // highlight.js: its core and the 17 grammars of src/render/highlight.ts (13 KB of it the CSS grammar).
+  highlight: 95_000,
+};
 
 const extensionRoot = fileURLToPath(new URL('..', import.meta.url));
 const { version } = JSON.parse(readFileSync(join(extensionRoot, '..', 'package.json'), 'utf8')) as {
@@ -36,6 +45,27 @@ async function readZip(name: string): Promise<Files> {
     if (!entry.dir) files.set(entry.name, await entry.async('nodebuffer'));
   }
   return files;
+}
+
+/** The chunks a shipped script imports, as zip paths: statically (loaded with it), or with import(). */
+function importsOf(name: string, kind: 'static' | 'dynamic'): string[] {
+  const script = zips.shipped.get(name)?.toString('utf8') ?? '';
+  const pattern =
+    kind === 'static' ? /\bimport\s*"\.\/([^"]+)"|\bfrom\s*"\.\/([^"]+)"/g : /\bimport\("\.\/([^"]+)"\)/g;
+  return [...script.matchAll(pattern)].map((match) => match[1] ?? match[2] ?? '');
+}
+
+/** `name` and every chunk it loads statically, transitively: what the browser fetches before it runs. */
+function loadedWith(name: string): Set<string> {
+  const loaded = new Set([name]);
+  for (const script of loaded) for (const chunk of importsOf(script, 'static')) loaded.add(chunk);
+  return loaded;
+}
+
+function bytesOf(names: Iterable<string>): number {
+  let total = 0;
+  for (const name of names) total += zips.shipped.get(name)?.length ?? Number.POSITIVE_INFINITY;
+  return total;
 }
 
 function manifestOf(files: Files): Record<string, unknown> {
@@ -88,6 +118,10 @@ test('the zip holds the built extension: scripts, pages, styles, locales, icons 
       referenced.push(src ?? '');
   }
   for (const path of referenced) assert.ok(zips.shipped.has(path), `${path} is referenced and shipped`);
+  for (const script of names.filter((name) => name.endsWith('.js'))) {
+    for (const chunk of [...importsOf(script, 'static'), ...importsOf(script, 'dynamic')])
+      assert.ok(zips.shipped.has(chunk), `${chunk}, imported by ${script}, is shipped`);
+  }
 });
 
 test('no shipped file links a source map; the maps are kept in a zip of their own', () => {
@@ -101,18 +135,29 @@ test('no shipped file links a source map; the maps are kept in a zip of their ow
   assert.deepEqual([...zips.maps.keys()].sort(), scripts.map((name) => `${name}.map`).sort());
 });
 
-test('each page script stays within its size budget', () => {
-  for (const [name, budget] of Object.entries(budgets)) {
-    const bytes = zips.shipped.get(name)?.length ?? Number.POSITIVE_INFINITY;
-    assert.ok(bytes <= budget, `${name} is ${bytes} bytes, over its budget of ${budget}`);
+test('what each page loads at start stays within its budget: its script and the chunks it imports', () => {
+  for (const [name, budget] of Object.entries(startBudgets)) {
+    const loaded = loadedWith(name);
+    const bytes = bytesOf(loaded);
+    assert.ok(bytes <= budget, `${[...loaded].join(' + ')} is ${bytes} bytes, over its budget of ${budget}`);
   }
 });
 
-test(`sidepanel.js within the issue's target of ${sidepanelTarget} bytes`, {
-  todo: 'needs fewer highlight.js grammars, or highlight.js loaded only when an answer has code',
-}, () => {
-  const bytes = zips.shipped.get('sidepanel.js')?.length ?? Number.POSITIVE_INFINITY;
-  assert.ok(bytes <= sidepanelTarget, `sidepanel.js is ${bytes} bytes`);
+test('the side panel loads highlight.js later, as a chunk of its own within its budget', () => {
+  const atStart = loadedWith('sidepanel.js');
+  const later = importsOf('sidepanel.js', 'dynamic');
+  assert.deepEqual(
+    later.map((chunk) => chunk.replace(/-[A-Z0-9]+\.js$/, '')).sort(),
+    Object.keys(laterBudgets).sort(),
+  );
+  for (const chunk of later) {
+    const budget = laterBudgets[chunk.replace(/-[A-Z0-9]+\.js$/, '')] ?? 0;
+    assert.ok(!atStart.has(chunk), `${chunk} is not loaded at start`);
+    // What it adds to what the panel already has.
+    const added = [...loadedWith(chunk)].filter((name) => !atStart.has(name));
+    const bytes = bytesOf(added);
+    assert.ok(bytes <= budget, `${added.join(' + ')} is ${bytes} bytes, over its budget of ${budget}`);
+  }
 });
 
 test("the manifest's version is the root package.json's; the store zip differs only by the missing key", () => {

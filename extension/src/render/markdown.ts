@@ -1,18 +1,27 @@
 // Untrusted model markdown to safe HTML: marked renders, DOMPurify sanitizes, links open safely.
 import DOMPurify from 'dompurify';
 import { Marked } from 'marked';
-import { highlight } from './highlight.ts';
+import { highlighterLoaded, highlightIfLoaded, loadHighlighter } from './highlighter.ts';
+
+// highlight.js is a chunk of its own, requested as soon as the panel loads this module and never waited
+// for: code rendered before it arrives is plain escaped text, rendered again once it is here (see
+// `renderMarkdownBlock` and streaming-markdown.ts).
+void loadHighlighter();
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 }
+
+/** Set by the code renderer while one block renders: it had code that highlight.js was not there for. */
+let codeAwaitsHighlighter = false;
 
 const marked = new Marked({
   gfm: true,
   renderer: {
     code({ text, lang }) {
       const language = (lang ?? '').split(/\s/)[0] ?? '';
-      const highlighted = highlight(text, language);
+      const highlighted = highlightIfLoaded(text, language);
+      if (language && !highlighterLoaded()) codeAwaitsHighlighter = true;
       const languageClass = language ? ` language-${escapeHtml(language)}` : '';
       const label = language ? `<span class="code-language">${escapeHtml(language)}</span>` : '';
       return `<div class="code-block">${label}<pre><code class="hljs${languageClass}">${
@@ -138,8 +147,26 @@ const sanitizeConfig = {
   ALLOW_ARIA_ATTR: false,
 };
 
+export interface RenderedMarkdown {
+  /** Sanitized HTML, safe to assign to innerHTML. */
+  html: string;
+  /** It has code in a named language shown plain because highlight.js had not loaded: render it again then. */
+  awaitsHighlighter: boolean;
+}
+
+/** Sanitized HTML of a markdown block, and whether it should be rendered again once highlight.js loads. */
+export function renderMarkdownBlock(markdown: string): RenderedMarkdown {
+  codeAwaitsHighlighter = false;
+  const html = DOMPurify.sanitize(marked.parse(markdown, { async: false }), sanitizeConfig);
+  return { html, awaitsHighlighter: codeAwaitsHighlighter };
+}
+
 /** Sanitized HTML of a markdown block, safe to assign to innerHTML. */
 export function renderMarkdown(markdown: string): string {
-  const html = marked.parse(markdown, { async: false });
-  return DOMPurify.sanitize(html, sanitizeConfig);
+  return renderMarkdownBlock(markdown).html;
+}
+
+/** Resolves once highlight.js has loaded (true) or failed to (false). */
+export function whenHighlighterLoads(): Promise<boolean> {
+  return loadHighlighter();
 }

@@ -1,6 +1,6 @@
 // Shows a growing markdown answer in the DOM: finished blocks are rendered once, only the open tail again.
 
-import { renderMarkdown } from './markdown.ts';
+import { renderMarkdownBlock, whenHighlighterLoads } from './markdown.ts';
 import { MarkdownBlockSplitter } from './markdown-blocks.ts';
 
 export interface StreamingMarkdownOptions {
@@ -19,6 +19,10 @@ export class StreamingMarkdown {
   private readonly options: StreamingMarkdownOptions;
   private tail: HTMLElement;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Finished blocks with code shown plain because highlight.js had not loaded yet, with their markdown. */
+  private awaitingHighlighter: { block: HTMLElement; markdown: string }[] = [];
+  private tailAwaitsHighlighter = false;
+  private waitingForHighlighter = false;
 
   constructor(options: StreamingMarkdownOptions = {}) {
     this.options = options;
@@ -42,6 +46,7 @@ export class StreamingMarkdown {
   reset(text = ''): void {
     this.splitter.reset(text);
     this.element.replaceChildren();
+    this.awaitingHighlighter = [];
     this.tail = this.newTail();
     this.render();
   }
@@ -65,16 +70,42 @@ export class StreamingMarkdown {
     for (const markdown of split.completed) {
       const block = document.createElement('div');
       block.className = 'block';
-      block.innerHTML = renderMarkdown(markdown);
-      this.options.decorate?.(block);
+      if (this.renderInto(block, markdown)) this.awaitingHighlighter.push({ block, markdown });
       this.tail.before(block);
     }
     if (split.tailIsCode && split.tail.length > highlightTailLimit) {
       this.tail.replaceChildren(plainCode(split.tail));
+      this.tailAwaitsHighlighter = false;
     } else {
-      this.tail.innerHTML = renderMarkdown(split.tail);
-      this.options.decorate?.(this.tail);
+      this.tailAwaitsHighlighter = this.renderInto(this.tail, split.tail);
     }
+    if (this.awaitingHighlighter.length > 0 || this.tailAwaitsHighlighter) this.waitForHighlighter();
+  }
+
+  /** Renders `markdown` into `block`; true if its code is to be highlighted once highlight.js loads. */
+  private renderInto(block: HTMLElement, markdown: string): boolean {
+    const rendered = renderMarkdownBlock(markdown);
+    block.innerHTML = rendered.html;
+    this.options.decorate?.(block);
+    return rendered.awaitsHighlighter;
+  }
+
+  /**
+   * Code rendered in the panel's first moments, before highlight.js arrived, is shown as plain text; once it
+   * arrives, those blocks are rendered again from their markdown, through the same sanitizer, in place.
+   */
+  private waitForHighlighter(): void {
+    if (this.waitingForHighlighter) return;
+    this.waitingForHighlighter = true;
+    void whenHighlighterLoads().then((loaded) => {
+      this.waitingForHighlighter = false;
+      if (!loaded) return;
+      const awaiting = this.awaitingHighlighter;
+      this.awaitingHighlighter = [];
+      for (const { block, markdown } of awaiting) this.renderInto(block, markdown);
+      // The open block is rendered from the source again anyway; now, in case no delta follows.
+      if (this.tailAwaitsHighlighter) this.render();
+    });
   }
 }
 
