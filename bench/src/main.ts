@@ -358,11 +358,9 @@ async function run(options: Options): Promise<void> {
   results.durationSeconds = Math.round((Date.now() - startedAt.getTime()) / 1000);
   const file = join(resultsDir, `${stamp}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  const svgPath =
-    options.svg ??
-    (plan.mode === 'full' && options.scenarios === undefined
-      ? join(repoRoot, 'docs', 'benchmarks.svg')
-      : join(resultsDir, `${stamp}.svg`));
+  // Beside the JSON, ignored by git: a run leaves the tree as it was. The docs' plot is rewritten only when asked
+  // (`--svg docs/benchmarks.svg`).
+  const svgPath = options.svg ?? join(resultsDir, `${stamp}.svg`);
   writeFileSync(svgPath, plotResults(results));
 
   const comparePath = options.compare;
