@@ -1,8 +1,14 @@
 #!/usr/bin/env node
 // Runs node's test runner (through tsx) on every *.test.ts of the workspace, or on the files/folders given.
-import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// --unit: only the unit tests, the fast inner loop: the *.test.ts under a package's src/ that start no child
+// process (no `node:child_process` import): no roles, no CLI, no build, no Chromium. Redis may be used.
+// They run in a few processes (--shards, default 8), each importing its share of the files, not a process per file:
+// starting tsx for each of 36 small files cost more than the tests themselves.
+// --concurrency N: test files run at once (default 2: most files are CPU-bound on a 2-core machine).
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const skip = new Set(['node_modules', 'dist', '.git', '.tsbuild', 'test-results']);
 function collect(path, suffix, out) {
@@ -19,18 +25,63 @@ function collect(path, suffix, out) {
   return out;
 }
 
+function option(args, name) {
+  const index = args.indexOf(name);
+  return index >= 0 ? args.splice(index, 2)[1] : undefined;
+}
+
 const args = process.argv.slice(2);
-const suffixIndex = args.indexOf('--suffix');
-const suffix = suffixIndex >= 0 ? args.splice(suffixIndex, 2)[1] : '.test.ts';
+const unitIndex = args.indexOf('--unit');
+const unit = unitIndex >= 0 && args.splice(unitIndex, 1).length > 0;
+const suffix = option(args, '--suffix') ?? '.test.ts';
+const concurrency = option(args, '--concurrency') ?? '2';
 const roots = args.length > 0 ? args : ['protocol', 'client', 'testkit', 'server', 'extension'];
-const files = roots.flatMap((root) => collect(root, suffix, []));
+let files = roots.flatMap((root) => collect(root, suffix, []));
+if (unit) {
+  files = files.filter(
+    (file) =>
+      file.split(sep).includes('src') && !/from 'node:child_process'/.test(readFileSync(file, 'utf8')),
+  );
+}
 if (files.length === 0) {
   console.error(`no ${suffix} files under ${roots.join(', ')}`);
   process.exit(1);
 }
+if (unit) process.exit(await runInShards(files, Number(option(args, '--shards') ?? 8)));
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
+
+/** Runs the files in `shards` processes, each importing its share in turn; prints each one's output whole. */
+async function runInShards(files, shards) {
+  const groups = Array.from({ length: Math.min(shards, files.length) }, () => []);
+  files.forEach((file, index) => groups[index % groups.length].push(pathToFileURL(file).href));
+  const codes = await Promise.all(
+    groups.map(
+      (group) =>
+        new Promise((resolve) => {
+          const script = `for (const file of ${JSON.stringify(group)}) await import(file);`;
+          const child = spawn(
+            process.execPath,
+            ['--import', 'tsx', '--test-reporter=spec', '--input-type=module', '-e', script],
+            { stdio: ['ignore', 'pipe', 'pipe'] },
+          );
+          let output = '';
+          child.stdout.on('data', (chunk) => (output += chunk));
+          child.stderr.on('data', (chunk) => (output += chunk));
+          child.on('close', (code) => {
+            process.stdout.write(output);
+            resolve(code ?? 1);
+          });
+        }),
+    ),
+  );
+  const failed = codes.filter((code) => code !== 0).length;
+  console.log(
+    `${files.length} unit test files in ${groups.length} processes: ${failed === 0 ? 'all passed' : `${failed} processes had failures`}`,
+  );
+  return failed === 0 ? 0 : 1;
+}

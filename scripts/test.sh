@@ -23,10 +23,12 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 node --import tsx scripts/ensure-redis.ts
 
-echo "== lint" >&2
-npx biome check .
-echo "== type-check" >&2
+# Lint and type-check side by side: neither writes what the other reads.
+echo "== lint and type-check" >&2
+npx biome check . &
+lint=$!
 npx tsc -b
+wait "$lint"
 echo "== build" >&2
 npm run build --silent
 echo "== unit and integration tests" >&2
