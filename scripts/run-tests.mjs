@@ -58,7 +58,7 @@ process.exit(result.status ?? 1);
 /** Runs the files in `shards` processes, each importing its share in turn; prints each one's output whole. */
 async function runInShards(files, shards) {
   const groups = Array.from({ length: Math.min(shards, files.length) }, () => []);
-  files.forEach((file, index) => groups[index % groups.length].push(pathToFileURL(file).href));
+  for (const [index, file] of files.entries()) groups[index % groups.length].push(pathToFileURL(file).href);
   const codes = await Promise.all(
     groups.map(
       (group) =>
@@ -70,8 +70,12 @@ async function runInShards(files, shards) {
             { stdio: ['ignore', 'pipe', 'pipe'] },
           );
           let output = '';
-          child.stdout.on('data', (chunk) => (output += chunk));
-          child.stderr.on('data', (chunk) => (output += chunk));
+          child.stdout.on('data', (chunk) => {
+            output += chunk;
+          });
+          child.stderr.on('data', (chunk) => {
+            output += chunk;
+          });
           child.on('close', (code) => {
             process.stdout.write(output);
             resolve(code ?? 1);
