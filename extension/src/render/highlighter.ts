@@ -4,6 +4,7 @@ type Highlight = (code: string, language: string) => string | undefined;
 
 let loadedHighlight: Highlight | undefined;
 let loading: Promise<boolean> | undefined;
+let settled = false;
 
 /**
  * Starts loading highlight.js, once. Resolves to whether it loaded: if it could not, code stays shown as
@@ -13,9 +14,11 @@ export function loadHighlighter(): Promise<boolean> {
   loading ??= import('./highlight.ts').then(
     (module) => {
       loadedHighlight = module.highlight;
+      settled = true;
       return true;
     },
     (error: unknown) => {
+      settled = true;
       console.error('Chrome Plus: syntax highlighting could not be loaded', error);
       return false;
     },
@@ -28,7 +31,7 @@ export function highlightIfLoaded(code: string, language: string): string | unde
   return loadedHighlight?.(code, language);
 }
 
-/** Whether `highlightIfLoaded` can highlight yet. */
-export function highlighterLoaded(): boolean {
-  return loadedHighlight !== undefined;
+/** Whether highlight.js is still on its way (once it has loaded, or failed to, there is nothing to wait for). */
+export function highlighterPending(): boolean {
+  return !settled;
 }

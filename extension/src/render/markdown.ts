@@ -1,7 +1,7 @@
 // Untrusted model markdown to safe HTML: marked renders, DOMPurify sanitizes, links open safely.
 import DOMPurify from 'dompurify';
 import { Marked } from 'marked';
-import { highlighterLoaded, highlightIfLoaded, loadHighlighter } from './highlighter.ts';
+import { highlighterPending, highlightIfLoaded, loadHighlighter } from './highlighter.ts';
 
 // highlight.js is a chunk of its own, requested as soon as the panel loads this module and never waited
 // for: code rendered before it arrives is plain escaped text, rendered again once it is here (see
@@ -21,7 +21,7 @@ const marked = new Marked({
     code({ text, lang }) {
       const language = (lang ?? '').split(/\s/)[0] ?? '';
       const highlighted = highlightIfLoaded(text, language);
-      if (language && !highlighterLoaded()) codeAwaitsHighlighter = true;
+      if (language && highlighterPending()) codeAwaitsHighlighter = true;
       const languageClass = language ? ` language-${escapeHtml(language)}` : '';
       const label = language ? `<span class="code-language">${escapeHtml(language)}</span>` : '';
       return `<div class="code-block">${label}<pre><code class="hljs${languageClass}">${

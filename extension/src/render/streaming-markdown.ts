@@ -99,9 +99,10 @@ export class StreamingMarkdown {
     this.waitingForHighlighter = true;
     void whenHighlighterLoads().then((loaded) => {
       this.waitingForHighlighter = false;
-      if (!loaded) return;
       const awaiting = this.awaitingHighlighter;
       this.awaitingHighlighter = [];
+      // Had it failed to load, the code stays as it is shown: plain text.
+      if (!loaded) return;
       for (const { block, markdown } of awaiting) this.renderInto(block, markdown);
       // The open block is rendered from the source again anyway; now, in case no delta follows.
       if (this.tailAwaitsHighlighter) this.render();
