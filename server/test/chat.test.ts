@@ -2,7 +2,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ChatDoneFrame } from '@chrome-plus/protocol';
-import { cleanupPrefix, type FakeOpenAI, startFakeOpenAI, startRole, testPrefix } from '@chrome-plus/testkit';
+import {
+  cleanupPrefix,
+  type FakeOpenAI,
+  startFakeOpenAI,
+  startRole,
+  testPrefix,
+  until,
+} from '@chrome-plus/testkit';
 import { answerOf, assertWellFormed, chatSend, startTestApp, TestClient, testEnv } from './harness.ts';
 
 const TOKENS = 'alice:alice-token-1,bob:bob-token-22';
@@ -195,10 +202,14 @@ describe('chat through gateway, queue and worker', () => {
   test('a socket that closes never cancels: the answer completes and a resume delivers it', async () => {
     const client = await TestClient.open(app.url, 'alice-token-1');
     fake.enqueue({ type: 'answer', pieces: ['still ', 'here ', 'after ', 'close'], tokenIntervalMs: 40 });
+    const requestsBefore = fake.requests.length;
     client.send(chatSend('closed-socket', 'hi'));
     await client.next((frame) => frame.type === 'chat.accepted');
     client.close();
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Awaited, not slept: the model call runs to its end with no socket open (a cancel would end it early).
+    await until(() => fake.requests.length > requestsBefore, { what: 'the model call' });
+    const call = await fake.requests.at(-1)!.closed;
+    assert.equal(call.early, false, 'the model call was cut when the socket closed');
     const later = await TestClient.open(app.url, 'alice-token-1');
     later.send({ type: 'chat.resume', id: 'closed-socket', after: 0 });
     const events = await later.untilEnd('closed-socket');

@@ -14,7 +14,7 @@ test('kill -9 of a random worker every ~second: each request ends once, complete
     workers: 3,
     gateways: 1,
     clients: 3,
-    requests: 40,
+    requests: 20,
     spacingMs: 100,
     tokens: 20,
     tokenIntervalMs: 50,
@@ -33,8 +33,8 @@ test('kill -9 of a random gateway every ~second: clients resume on another, noth
     seed,
     gateways: 3,
     workers: 2,
-    clients: 6,
-    requests: 30,
+    clients: 4,
+    requests: 16,
     spacingMs: 150,
     tokens: 30,
     tokenIntervalMs: 50,
@@ -48,7 +48,7 @@ test('kill -9 of a random gateway every ~second: clients resume on another, noth
 
 test('Redis (our own, AOF) shut down and restarted mid-answer twice: everyone reconnects, every answer completes', async (t) => {
   const result = await redisRestarts({
-    requests: 16,
+    requests: 8,
     clients: 2,
     workers: 2,
     tokens: 40,
