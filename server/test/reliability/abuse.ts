@@ -4,7 +4,7 @@
 // scenario's own, their RSS sampled throughout; another user chats meanwhile.
 
 import { rssKiB, sleep, startOwnRedis } from '@chrome-plus/testkit';
-import { ChatClient, tokensAnswer } from './chat-client.ts';
+import { ChatClient, chatTime, slowestPing } from './chat-client.ts';
 import { encodeFrame, Opcode, RawWebSocket } from './raw-socket.ts';
 import { createStage, leakedSecrets } from './stage.ts';
 
@@ -71,27 +71,6 @@ async function peakRss(pid: number, until: Promise<unknown>): Promise<number> {
     await sleep(50);
   }
   return Math.max(peak, rssKiB(pid) ?? 0);
-}
-
-/** Pings every 50 ms until `until` settles; the slowest round trip. */
-async function slowestPing(client: ChatClient, until: Promise<unknown>): Promise<number> {
-  let done = false;
-  void until.finally(() => {
-    done = true;
-  });
-  let slowest = 0;
-  while (!done) {
-    slowest = Math.max(slowest, await client.ping(20_000).catch(() => 20_000));
-    await sleep(50);
-  }
-  return slowest;
-}
-
-async function chatTime(client: ChatClient, id: string): Promise<number> {
-  const tracked = client.send(id, '[[fake:answer tokens=5 interval=10]] hi', tokensAnswer(5));
-  await client.waitSettled(30_000);
-  if (tracked.events.at(-1)?.type !== 'chat.done' || tracked.endedAt === undefined) return Number.NaN;
-  return tracked.endedAt - tracked.sentAt;
 }
 
 /** The ids of the requests that were answered: accepted (then ended), or refused with a reason. */

@@ -498,3 +498,25 @@ export function addFigures(total: Figures, part: Figures): void {
   for (const [code, count] of Object.entries(part.codes))
     total.codes[code] = (total.codes[code] ?? 0) + count;
 }
+
+/** Pings `client` every 50 ms until `until` settles; returns the slowest round trip (20 s for a lost ping). */
+export async function slowestPing(client: ChatClient, until: Promise<unknown>): Promise<number> {
+  let done = false;
+  void until.finally(() => {
+    done = true;
+  });
+  let slowest = 0;
+  while (!done) {
+    slowest = Math.max(slowest, await client.ping(20_000).catch(() => 20_000));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return slowest;
+}
+
+/** How long a short chat takes end to end; NaN when it does not end done. */
+export async function chatTime(client: ChatClient, id: string, timeoutMs = 30_000): Promise<number> {
+  const tracked = client.send(id, '[[fake:answer tokens=5 interval=10]] hi', tokensAnswer(5));
+  await client.waitSettled(timeoutMs);
+  if (tracked.events.at(-1)?.type !== 'chat.done' || tracked.endedAt === undefined) return Number.NaN;
+  return tracked.endedAt - tracked.sentAt;
+}

@@ -2,7 +2,7 @@
 // user may have, across two gateways; meanwhile another user must be served as usual.
 
 import { rssKiB, sleep } from '@chrome-plus/testkit';
-import { ChatClient, type Tracked, tokensAnswer } from './chat-client.ts';
+import { ChatClient, chatTime, slowestPing, type Tracked, tokensAnswer } from './chat-client.ts';
 import { RawWebSocket } from './raw-socket.ts';
 import { createStage, leakedSecrets } from './stage.ts';
 
@@ -60,27 +60,6 @@ export interface LimitsResult {
   crashes: number;
 }
 
-/** Pings `client` every 50 ms until `until` resolves; returns the slowest round trip. */
-async function watchLatency(client: ChatClient, until: Promise<unknown>): Promise<number> {
-  let done = false;
-  void until.finally(() => {
-    done = true;
-  });
-  let slowest = 0;
-  while (!done) {
-    slowest = Math.max(slowest, await client.ping(20_000).catch(() => 20_000));
-    await sleep(50);
-  }
-  return slowest;
-}
-
-async function chatTime(client: ChatClient, id: string): Promise<number> {
-  const tracked = client.send(id, '[[fake:answer tokens=5 interval=10]] hi', tokensAnswer(5));
-  await client.waitSettled(20_000);
-  if (tracked.events.at(-1)?.type !== 'chat.done' || tracked.endedAt === undefined) return Number.NaN;
-  return tracked.endedAt - tracked.sentAt;
-}
-
 function count(record: Record<string, number>, key: string): void {
   record[key] = (record[key] ?? 0) + 1;
 }
@@ -106,7 +85,7 @@ export async function limits(options: LimitsOptions): Promise<LimitsResult> {
       secrets: stage.secrets,
     });
     await otherClient.connect();
-    await chatTime(otherClient, 'warm-up');
+    await chatTime(otherClient, 'warm-up', 20_000);
 
     // 1. A connection flood: one user opens many sockets at once, each saying hello.
     const rssBefore = rssKiB(gatewayA.pid) ?? 0;
@@ -144,9 +123,9 @@ export async function limits(options: LimitsOptions): Promise<LimitsResult> {
         await sleep(50);
       }
     })();
-    const [, slowestDuringConnections] = await Promise.all([flood, watchLatency(otherClient, flood)]);
+    const [, slowestDuringConnections] = await Promise.all([flood, slowestPing(otherClient, flood)]);
     connectionFlood.otherUserSlowestPingMs = slowestDuringConnections;
-    connectionFlood.otherUserChatMs = await chatTime(otherClient, 'during-connection-flood');
+    connectionFlood.otherUserChatMs = await chatTime(otherClient, 'during-connection-flood', 20_000);
     connectionFlood.rssGrowthKiB = (rssKiB(gatewayA.pid) ?? 0) - rssBefore;
     await sleep(200);
     for (const socket of sockets) {
@@ -192,7 +171,7 @@ export async function limits(options: LimitsOptions): Promise<LimitsResult> {
         await sleep(50);
       anonymousFlood.allClosedAfterMs = Date.now() - openedAt;
     })();
-    const [, slowestDuringSilent] = await Promise.all([silent, watchLatency(otherClient, silent)]);
+    const [, slowestDuringSilent] = await Promise.all([silent, slowestPing(otherClient, silent)]);
     anonymousFlood.otherUserSlowestPingMs = slowestDuringSilent;
     for (const socket of anonymous) {
       count(anonymousFlood.closeCodes, String(socket.closeCode ?? 'open'));
@@ -230,9 +209,9 @@ export async function limits(options: LimitsOptions): Promise<LimitsResult> {
       )
         await sleep(50);
     })();
-    const [, slowestDuringFrames] = await Promise.all([frames, watchLatency(otherClient, frames)]);
+    const [, slowestDuringFrames] = await Promise.all([frames, slowestPing(otherClient, frames)]);
     frameFlood.otherUserSlowestPingMs = slowestDuringFrames;
-    frameFlood.otherUserChatMs = await chatTime(otherClient, 'during-frame-flood');
+    frameFlood.otherUserChatMs = await chatTime(otherClient, 'during-frame-flood', 20_000);
     for (const socket of flooders) {
       for (const text of socket.texts) {
         if (!text.includes('"rate_limited"')) continue;
