@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ChatErrorFrame, ServerFrame } from '@chrome-plus/protocol';
 import { cleanupPrefix, type FakeOpenAI, makePng, startFakeOpenAI, testPrefix } from '@chrome-plus/testkit';
-import { assertWellFormed, startTestApp, TestClient, testEnv } from './harness.ts';
+import { assertWellFormed, startTestApp, TestClient, testEnv, uploadFile } from './harness.ts';
 
 const TOKEN = 'ana-token-123';
 
@@ -12,7 +12,6 @@ describe('attachment limits per request', () => {
   const prefix = testPrefix('attlim');
   let fake: FakeOpenAI;
   let app: Awaited<ReturnType<typeof startTestApp>>;
-  let base: string;
   let client: TestClient;
 
   before(async () => {
@@ -30,7 +29,6 @@ describe('attachment limits per request', () => {
         MAX_IMAGE_BYTES_PER_REQUEST: '1024',
       }),
     );
-    base = app.url.replace('ws://', 'http://').replace('/v1/ws', '');
     client = await TestClient.open(app.url, TOKEN);
   });
 
@@ -42,16 +40,9 @@ describe('attachment limits per request', () => {
   });
 
   async function upload(name: string, type: string, data: Buffer | string): Promise<string> {
-    const form = new FormData();
-    form.append('file', new Blob([data], { type }), name);
-    const response = await fetch(`${base}/v1/files`, {
-      method: 'POST',
-      body: form,
-      headers: { authorization: `Bearer ${TOKEN}` },
-    });
-    const body = (await response.json()) as { fileId: string };
-    assert.equal(response.status, 201, JSON.stringify(body));
-    return body.fileId;
+    const { status, body } = await uploadFile(app.url, TOKEN, name, type, data);
+    assert.equal(status, 201, JSON.stringify(body));
+    return String(body.fileId);
   }
 
   function send(id: string, messages: unknown[], model = 'text-model'): void {

@@ -13,7 +13,7 @@ import {
   testPrefix,
 } from '@chrome-plus/testkit';
 import { chromePlusExtensionOrigin } from '../src/gateway/origin.ts';
-import { assertWellFormed, chatSend, startTestApp, TestClient, testEnv } from './harness.ts';
+import { assertWellFormed, chatSend, startTestApp, TestClient, testEnv, uploadFile } from './harness.ts';
 
 const TOKENS = 'ana:ana-token-123,bo:bo-token-4567';
 
@@ -50,15 +50,8 @@ describe('attachments', () => {
     await cleanupPrefix(prefix);
   });
 
-  async function upload(name: string, type: string, data: Buffer | string, token = 'ana-token-123') {
-    const form = new FormData();
-    form.append('file', new Blob([data], { type }), name);
-    const response = await fetch(`${base}/v1/files`, {
-      method: 'POST',
-      body: form,
-      headers: { authorization: `Bearer ${token}` },
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  function upload(name: string, type: string, data: Buffer | string, token = 'ana-token-123') {
+    return uploadFile(app.url, token, name, type, data);
   }
 
   /** Sends one message with the files; returns the request's events and the messages that reached the model. */

@@ -179,3 +179,21 @@ export function assertWellFormed(events: ServerFrame[], from = 1): void {
 export function chatSend(id: string, content: string, extra: Record<string, unknown> = {}) {
   return { type: 'chat.send', id, messages: [{ role: 'user', content }], ...extra };
 }
+
+/** POSTs one file to a gateway's /v1/files (`gatewayUrl`: its ws:// URL, as startTestApp gives it). */
+export async function uploadFile(
+  gatewayUrl: string,
+  token: string,
+  name: string,
+  type: string,
+  data: Buffer | string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const form = new FormData();
+  form.append('file', new Blob([data], { type }), name);
+  const response = await fetch(gatewayUrl.replace('ws://', 'http://').replace('/v1/ws', '/v1/files'), {
+    method: 'POST',
+    body: form,
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
