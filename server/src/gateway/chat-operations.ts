@@ -8,6 +8,8 @@ import type { SessionContext } from './session.ts';
 import type { SessionIO } from './session-io.ts';
 import type { SessionWatches } from './session-watches.ts';
 
+export type ChatOperations = ReturnType<typeof createChatOperations>;
+
 export function createChatOperations(context: SessionContext, io: SessionIO, watches: SessionWatches) {
   const { log } = context;
   const { refuse } = io;

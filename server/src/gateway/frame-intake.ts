@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { CloseCode } from '@chrome-plus/protocol';
 import type { RawData, WebSocket } from 'ws';
 import type { Logger } from '../logger.ts';
-import { createFrameBudget } from './limits.ts';
+import { FrameBudget } from './limits.ts';
 import type { SessionIO } from './session-io.ts';
 
 /** Refusing a flood costs as little as possible: at most one error frame a second. */
@@ -38,7 +38,7 @@ function textOf(data: RawData): string {
 
 export function startFrameIntake(options: FrameIntakeOptions): void {
   const { socket, io, logger } = options;
-  const budget = createFrameBudget(options.framesPerSecond);
+  const budget = new FrameBudget(options.framesPerSecond);
   let refusedFrames = 0;
   let windowStart = 0;
   let lastFloodError = 0;

@@ -72,19 +72,27 @@ function abortHandshake(socket: Duplex, status: number, message: string): void {
   );
 }
 
-/** Server pings every `intervalMs`; a socket that did not answer the previous ping is dead and dropped. */
-function handleKeepAlive(socket: WebSocket, intervalMs: number): () => void {
-  let alive = true;
-  socket.on('pong', () => {
-    alive = true;
-  });
+/** Sockets that answered the last ping (or are new): one set for all, not a timer and a closure per socket. */
+const alive = new WeakSet<WebSocket>();
+
+function markAlive(this: WebSocket): void {
+  alive.add(this);
+}
+
+/**
+ * Every `intervalMs`, one pass over the sockets: one that did not answer the previous ping is dead and dropped,
+ * the others are pinged again.
+ */
+function startKeepAlive(sockets: Set<WebSocket>, intervalMs: number): () => void {
   const timer = setInterval(() => {
-    if (!alive) {
-      socket.terminate();
-      return;
+    for (const socket of sockets) {
+      if (!alive.has(socket)) {
+        socket.terminate();
+        continue;
+      }
+      alive.delete(socket);
+      socket.ping();
     }
-    alive = false;
-    socket.ping();
   }, intervalMs);
   return () => clearInterval(timer);
 }
@@ -131,13 +139,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxPayload: config.limits.maxFrameBytes,
     perMessageDeflate: false,
   });
+  const stopKeepAlive = startKeepAlive(wss.clients, config.heartbeatMs);
   wss.on('connection', (socket, address: string) => {
     options.onSocketCount?.(wss.clients.size);
-    const stopKeepAlive = handleKeepAlive(socket, config.heartbeatMs);
-    socket.on('close', () => {
-      stopKeepAlive();
-      options.onSocketCount?.(wss.clients.size);
-    });
+    alive.add(socket);
+    socket.on('pong', markAlive);
+    socket.on('close', () => options.onSocketCount?.(wss.clients.size));
     socket.on('error', (error) => logger.debug({ err: error }, 'socket error'));
     startSession(socket, context, address);
   });
@@ -206,6 +213,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
     async close() {
       closing = true;
+      stopKeepAlive();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of wss.clients)
         socket.close(CloseCode.serviceRestart, 'server restarting: reconnect and resume');

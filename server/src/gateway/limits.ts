@@ -95,24 +95,37 @@ export function createUserSockets(max: number) {
 
 export type UserSockets = ReturnType<typeof createUserSockets>;
 
-/** A token bucket: `ratePerSecond` frames a second, bursts of twice that. */
-export function createFrameBudget(ratePerSecond: number, now: () => number = Date.now) {
-  const capacity = ratePerSecond * 2;
-  let tokens = capacity;
-  let last = now();
-  return {
-    /** Takes one frame's token; false when the client sends faster than its budget. */
-    take(): boolean {
-      const time = now();
-      tokens = Math.min(capacity, tokens + ((time - last) / 1000) * ratePerSecond);
-      last = time;
-      if (tokens < 1) return false;
-      tokens -= 1;
-      return true;
-    },
-    /** How long until the next frame would be accepted. */
-    retryAfterMs(): number {
-      return Math.ceil(((1 - tokens) / ratePerSecond) * 1000);
-    },
-  };
+/**
+ * A token bucket: `ratePerSecond` frames a second, bursts of twice that. A class rather than closures: there is one
+ * per socket, and its methods then live once, on the prototype.
+ */
+export class FrameBudget {
+  private tokens: number;
+  private last: number;
+  private readonly capacity: number;
+  private readonly ratePerSecond: number;
+  private readonly now: () => number;
+
+  constructor(ratePerSecond: number, now: () => number = Date.now) {
+    this.ratePerSecond = ratePerSecond;
+    this.now = now;
+    this.capacity = ratePerSecond * 2;
+    this.tokens = this.capacity;
+    this.last = now();
+  }
+
+  /** Takes one frame's token; false when the client sends faster than its budget. */
+  take(): boolean {
+    const time = this.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((time - this.last) / 1000) * this.ratePerSecond);
+    this.last = time;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** How long until the next frame would be accepted. */
+  retryAfterMs(): number {
+    return Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
+  }
 }

@@ -8,14 +8,14 @@ import type { AttachmentLimits, Refusal } from '../files/attachment-policy.ts';
 import type { GenerationLog } from '../generations/log.ts';
 import type { Logger } from '../logger.ts';
 import type { Providers } from '../providers/registry.ts';
-import { createChatOperations } from './chat-operations.ts';
+import { type ChatOperations, createChatOperations } from './chat-operations.ts';
 import type { Follower } from './follower.ts';
 import { startFrameIntake } from './frame-intake.ts';
 import { handshake } from './handshake.ts';
 import type { AdmissionControl, UserSockets } from './limits.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import { createSessionIO } from './session-io.ts';
-import { createWatches } from './session-watches.ts';
+import { createWatches, type SessionWatches } from './session-watches.ts';
 
 export interface SessionContext {
   serverName: string;
@@ -53,18 +53,24 @@ export interface SessionHooks {
 export function startSession(socket: WebSocket, context: SessionContext, address = 'unknown'): void {
   let user: string | undefined;
   const io = createSessionIO(socket, context.hooks?.frameRefused);
-  const watches = createWatches({
-    socket,
-    io,
-    follower: context.follower,
-    logger: context.logger,
-    highWaterBytes: context.highWaterBytes,
-    ...(context.hooks?.firstDelta !== undefined && { firstDelta: context.hooks.firstDelta }),
-    user: () => user,
-  });
-  const chat = createChatOperations(context, io, watches);
+  // Made at the socket's first chat frame: most sockets sit idle most of their lives, and memory is per socket.
+  let watches: SessionWatches | undefined;
+  let chatOperations: ChatOperations | undefined;
+  function chat(): ChatOperations {
+    watches ??= createWatches({
+      socket,
+      io,
+      follower: context.follower,
+      logger: context.logger,
+      highWaterBytes: context.highWaterBytes,
+      ...(context.hooks?.firstDelta !== undefined && { firstDelta: context.hooks.firstDelta }),
+      user: () => user,
+    });
+    chatOperations ??= createChatOperations(context, io, watches);
+    return chatOperations;
+  }
 
-  const helloTimer = setTimeout(() => {
+  let helloTimer: NodeJS.Timeout | undefined = setTimeout(() => {
     if (user === undefined) socket.close(CloseCode.helloTimeout, 'no hello in time');
   }, HELLO_TIMEOUT_MS);
 
@@ -72,7 +78,10 @@ export function startSession(socket: WebSocket, context: SessionContext, address
     const parsed = parseClientFrame(text);
     if (user === undefined) {
       user = handshake(parsed, context, io, socket, address);
-      if (user !== undefined) clearTimeout(helloTimer);
+      if (user !== undefined) {
+        clearTimeout(helloTimer);
+        helloTimer = undefined;
+      }
       return;
     }
     if (!parsed.ok) return io.refuse(parsed.code, parsed.message, parsed.id);
@@ -93,11 +102,11 @@ export function startSession(socket: WebSocket, context: SessionContext, address
       case 'models.list':
         return io.send({ type: 'models', models: context.providers.models(), default: context.defaultModel });
       case 'chat.send':
-        return chat.send(frame, user);
+        return chat().send(frame, user);
       case 'chat.resume':
-        return chat.resume(frame, user);
+        return chat().resume(frame, user);
       case 'chat.cancel':
-        return chat.cancel(frame, user);
+        return chat().cancel(frame, user);
     }
   }
 
@@ -116,6 +125,6 @@ export function startSession(socket: WebSocket, context: SessionContext, address
     clearTimeout(helloTimer);
     if (user !== undefined) context.userSockets.close(user);
     // A closing socket never cancels: the generations go on, and a resume picks them up.
-    watches.closeAll();
+    watches?.closeAll();
   });
 }
