@@ -50,13 +50,19 @@ export function createMessagePreparer(options: PrepareOptions) {
     let charsLeft = options.maxCharsPerRequest;
     const included = new Set<string>();
 
+    /** A file's bytes; its record was found, but the data may have expired since. */
+    async function bytesOf(file: StoredFile): Promise<Buffer> {
+      const data = await options.store.read(file.fileId);
+      if (data === null)
+        throw refused('not_found', `attachment ${file.fileId} does not exist (or has expired)`);
+      return data;
+    }
+
     /** A file's text block, from the cache or extracted now (one at a time: each may hold a whole file in memory). */
     async function textOf(file: StoredFile, kind: Exclude<FileKind, 'image'>): Promise<string> {
       const cached = await options.store.cachedText(file.fileId);
       if (cached !== null) return cached;
-      const data = await options.store.read(file.fileId);
-      if (data === null)
-        throw refused('not_found', `attachment ${file.fileId} does not exist (or has expired)`);
+      const data = await bytesOf(file);
       let text: string;
       try {
         text = await extractText({ kind, data: new Uint8Array(data) }, options.limits, signal);
@@ -78,9 +84,7 @@ export function createMessagePreparer(options: PrepareOptions) {
       included.add(file.fileId);
       const { kind } = file;
       if (kind === 'image') {
-        const data = await options.store.read(file.fileId);
-        if (data === null)
-          throw refused('not_found', `attachment ${file.fileId} does not exist (or has expired)`);
+        const data = await bytesOf(file);
         return {
           type: 'image_url',
           image_url: { url: `data:${file.mime};base64,${data.toString('base64')}` },
