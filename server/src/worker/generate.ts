@@ -1,16 +1,28 @@
 // One attempt at one chat job: fence, call the model with retries, stream into the log, end with one terminal event.
-// Over 250 lines: one attempt's state (its fencing token, the last seq, the stop reason) is shared by every step;
-// splitting the retry loop out is the next step, not yet done.
+// The attempt's lifecycle is here; its pen is attempt-writer.ts, the terminal event of each ending attempt-ending.ts.
 import { randomUUID } from 'node:crypto';
 import type { ErrorCode } from '@chrome-plus/protocol';
-import { createCoalescer } from '../generations/coalescer.ts';
-import { AppendRefused, errorBody, type GenerationLog, type TerminalBody } from '../generations/log.ts';
+import { errorBody, type GenerationLog, type TerminalBody } from '../generations/log.ts';
 import type { ChatJob } from '../jobs.ts';
 import type { Logger } from '../logger.ts';
-import type { Providers } from '../providers/registry.ts';
+import type { Providers, ResolvedModel } from '../providers/registry.ts';
 import { retryDelayMs, shouldRetry } from '../providers/retry.ts';
-import type { ProviderMessage, ProviderRequest } from '../providers/types.ts';
-import { ProviderError } from '../providers/types.ts';
+import type { ProviderError, ProviderMessage } from '../providers/types.ts';
+import {
+  AttemptAbandoned,
+  doneBody,
+  type Ending,
+  endingAfterRefusal,
+  endingAfterStop,
+  endingAtBegin,
+  failureBody,
+  type StopReason,
+  toProviderError,
+} from './attempt-ending.ts';
+import { type AttemptWriter, createAttemptWriter } from './attempt-writer.ts';
+import { callModelOnce, modelRequest } from './model-call.ts';
+
+export { AttemptAbandoned, type StopReason } from './attempt-ending.ts';
 
 export interface GenerateOptions {
   log: GenerationLog;
@@ -38,14 +50,6 @@ export interface AttemptHooks {
   providerFailed?(code: ErrorCode): void;
 }
 
-/** Why an attempt stopped without writing a terminal event. */
-export class AttemptAbandoned extends Error {
-  override name = 'AttemptAbandoned';
-}
-
-/** Tells the attempt to stop: `cancel` ends the request as cancelled, `shutdown` hands it back to the queue. */
-export type StopReason = 'cancel' | 'shutdown';
-
 export interface Attempt {
   /** Resolves when the job is finished (terminal event written, or someone else's). Rejects with AttemptAbandoned. */
   done: Promise<void>;
@@ -66,207 +70,165 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** A ProviderError as it is; anything else is our own failure: logged whole, told to the client by reference. */
-function toProviderError(error: unknown, logger: Logger, key: string): ProviderError {
-  if (error instanceof ProviderError) return error;
-  const ref = randomUUID().slice(0, 8);
-  logger.error({ err: error, key, ref }, 'internal error while generating');
-  return new ProviderError('internal', `internal error while generating; try again (ref ${ref})`, {
-    retryable: true,
-    cause: error,
-  });
-}
+class ChatAttempt implements Attempt {
+  readonly done: Promise<void>;
+  private readonly controller = new AbortController();
+  private stopReason: StopReason | undefined;
+  private readonly token = randomUUID();
+  private readonly now: () => number;
+  private readonly startedAt: number;
+  private readonly key: string;
 
-export function startAttempt(job: ChatJob, queuedAt: number, options: GenerateOptions): Attempt {
-  const now = options.now ?? Date.now;
-  const controller = new AbortController();
-  let stopReason: StopReason | undefined;
-  const token = randomUUID();
-  const startedAt = now();
-  const { log, logger } = options;
-  const key = job.key;
-
-  function finish(body: TerminalBody): Promise<number> {
-    return log.finish(key, token, body, job.user);
+  constructor(
+    private readonly job: ChatJob,
+    private readonly queuedAt: number,
+    private readonly options: GenerateOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.startedAt = this.now();
+    this.key = job.key;
+    this.done = this.run();
   }
 
-  async function run(): Promise<void> {
-    const begun = await log.begin(key, token);
+  stop(reason: StopReason): void {
+    this.stopReason ??= reason;
+    this.controller.abort();
+  }
+
+  handBack(): Promise<boolean> {
+    return this.options.log.handBack(this.key, this.token);
+  }
+
+  private async run(): Promise<void> {
+    const { log, logger } = this.options;
+    const begun = await log.begin(this.key, this.token);
     if (begun.kind !== 'started') return; // ended already (cancelled while queued, swept) or expired: nothing to do
-    if (begun.cancelRequested) {
-      await finish({ type: 'chat.cancelled' });
-      return;
+    const refused = endingAtBegin(begun, this.options.maxInterruptions);
+    if (refused !== undefined) {
+      if (refused.kind === 'write' && refused.body.type === 'chat.error') {
+        const interrupted = begun.interrupted;
+        logger.error({ key: this.key, interrupted }, 'a request stopped its workers: not started again');
+      }
+      return this.end(refused);
     }
-    if (begun.interrupted >= options.maxInterruptions) {
-      logger.error(
-        { key, interrupted: begun.interrupted },
-        'a request stopped its workers: not started again',
-      );
-      await finish(
-        errorBody(
-          'internal',
-          `this request stopped its worker ${begun.interrupted} times (a crash or a kill) and was not started again; if it happens again, tell the server's administrator`,
-          false,
-        ),
-      );
-      return;
-    }
-    /** The last seq of the log as this attempt knows it: each append names the seq it is to get. */
-    let lastSeq = begun.seq;
+    const writer = createAttemptWriter({
+      log,
+      key: this.key,
+      user: this.job.user,
+      token: this.token,
+      seq: begun.seq,
+      coalesce: this.options.coalesce,
+      firstDelta: () => this.options.hooks?.firstDelta?.(this.now() - this.startedAt),
+      refused: () => this.controller.abort(),
+    });
     if (begun.seq > 0) {
       // A previous attempt died after writing: the client must discard what it showed.
-      const seq = await log.append(key, token, { type: 'chat.restart' }, lastSeq + 1);
-      if (seq < 0) return abandonOrCancel(seq);
-      lastSeq = seq;
+      const seq = await writer.append({ type: 'chat.restart' });
+      if (seq < 0) return this.end(endingAfterRefusal(seq));
     }
-    if (now() - queuedAt > options.timeouts.queueWaitMs && begun.starts === 1) {
-      await finish(
+    if (this.now() - this.queuedAt > this.options.timeouts.queueWaitMs && begun.starts === 1) {
+      await this.finish(
         errorBody('overloaded', 'the request waited too long for a free worker; try again later', true),
       );
       return;
     }
-    const deadline = now() + options.timeouts.totalMs;
+    const deadline = this.now() + this.options.timeouts.totalMs;
     // The sweeper's deadline moves to the end of the generation; the model call does not wait for it (until it is
     // written, the gateway's queue-wait deadline stands, minutes away).
-    log.setDeadline(key, deadline + 30_000).catch((error: unknown) => {
-      logger.warn({ err: error, key }, 'could not move the request deadline');
+    log.setDeadline(this.key, deadline + 30_000).catch((error: unknown) => {
+      logger.warn({ err: error, key: this.key }, 'could not move the request deadline');
     });
 
-    const resolved = options.providers.resolve(job.model);
+    const resolved = this.options.providers.resolve(this.job.model);
     if (resolved === undefined) {
-      await finish(
-        errorBody('model_not_found', `model "${job.model}" is not configured on this server`, false),
-      );
+      const message = `model "${this.job.model}" is not configured on this server`;
+      await this.finish(errorBody('model_not_found', message, false));
       return;
     }
     let messages: ProviderMessage[];
     try {
-      messages = options.prepareMessages
-        ? await options.prepareMessages(job, resolved.model.vision, controller.signal)
-        : job.messages.map((message) => ({ role: message.role, content: message.content }));
+      messages = await this.messagesFor(resolved);
     } catch (error) {
-      if (controller.signal.aborted) return stopped();
-      const failure = toProviderError(error, logger, key);
-      await finish(errorBody(failure.code, failure.message, failure.retryable));
+      if (this.controller.signal.aborted) return this.end(endingAfterStop(this.stopReason));
+      await this.finish(failureBody(toProviderError(error, logger, this.key)));
       return;
     }
+    await this.generate(resolved, messages, deadline, writer);
+  }
 
-    let wroteText = false;
-    let refusal: number | undefined;
-    const coalescer = createCoalescer({
-      ...options.coalesce,
-      write: async (pending) => {
-        const seq = await log.append(
-          key,
-          token,
-          {
-            type: 'chat.delta',
-            ...(pending.text !== '' && { text: pending.text }),
-            ...(pending.reasoning !== '' && { reasoning: pending.reasoning }),
-          },
-          lastSeq + 1,
-        );
-        if (seq < 0) {
-          refusal = seq;
-          controller.abort();
-          throw new AttemptAbandoned(`append refused (${seq})`);
-        }
-        lastSeq = seq;
-        if (!wroteText) options.hooks?.firstDelta?.(now() - startedAt);
-        wroteText = true;
-      },
-    });
+  private messagesFor(resolved: ResolvedModel): Promise<ProviderMessage[]> | ProviderMessage[] {
+    const { job } = this;
+    if (this.options.prepareMessages)
+      return this.options.prepareMessages(job, resolved.model.vision, this.controller.signal);
+    return job.messages.map((message) => ({ role: message.role, content: message.content }));
+  }
 
+  /** The retry loop: calls the model until an answer finishes, a failure may not be retried, or the attempt stops. */
+  private async generate(
+    resolved: ResolvedModel,
+    messages: ProviderMessage[],
+    deadline: number,
+    writer: AttemptWriter,
+  ): Promise<void> {
+    const { logger, hooks } = this.options;
+    const { key } = this;
+    const signal = this.controller.signal;
     for (let attempt = 1; ; attempt++) {
-      const request: ProviderRequest = {
-        model: job.model,
-        messages,
-        signal: controller.signal,
-        ...(job.options?.temperature !== undefined && { temperature: job.options.temperature }),
-        ...(job.options?.maxTokens !== undefined && { maxTokens: job.options.maxTokens }),
-      };
       try {
-        let sawDelta = false;
-        for await (const event of resolved.provider.stream(request)) {
-          if (event.type === 'delta') {
-            sawDelta = true;
-            coalescer.push(event.text, event.reasoning);
-          } else {
-            await coalescer.flush();
-            await finish({
-              type: 'chat.done',
-              finishReason: event.finishReason,
-              model: event.model,
-              ...(event.usage && { usage: event.usage }),
-            });
-            return;
-          }
-        }
-        if (!sawDelta)
-          throw new ProviderError('provider_error', 'the model ended its answer without finishing it', {
-            retryable: true,
-          });
-        throw new ProviderError('provider_error', 'the model stream ended without a finish', {
-          retryable: true,
-        });
+        const request = modelRequest(this.job, messages, this.controller.signal);
+        const finished = await callModelOnce(resolved.provider, request, writer);
+        await this.finish(doneBody(finished));
+        return;
       } catch (error) {
-        if (refusal !== undefined) return abandonOrCancel(refusal);
-        if (controller.signal.aborted) {
-          coalescer.discard();
-          return stopped();
+        if (writer.refusal !== undefined) return this.end(endingAfterRefusal(writer.refusal));
+        if (signal.aborted) {
+          writer.discard();
+          return this.end(endingAfterStop(this.stopReason));
         }
         const failure = toProviderError(error, logger, key);
-        options.hooks?.providerFailed?.(failure.code);
-        // Text already shown cannot be taken back by a silent retry: only retry before the first token.
-        if (!wroteText && shouldRetry(failure, attempt, options.retries.maxAttempts)) {
-          const delay = retryDelayMs(attempt, failure, options.retries);
-          if (now() + delay < deadline) {
-            // Pieces of the failed attempt still waiting in the coalescer were never shown: drop them.
-            coalescer.discard();
-            logger.info({ key, attempt, code: failure.code, delay }, 'provider call failed, retrying');
-            await sleep(delay, controller.signal);
-            if (controller.signal.aborted) return stopped();
-            continue;
-          }
+        hooks?.providerFailed?.(failure.code);
+        const delay = this.retryDelay(failure, attempt, writer.wroteText, deadline);
+        if (delay !== undefined) {
+          // Pieces of the failed attempt still waiting in the coalescer were never shown: drop them.
+          writer.discard();
+          logger.info({ key, attempt, code: failure.code, delay }, 'provider call failed, retrying');
+          await sleep(delay, signal);
+          if (signal.aborted) return this.end(endingAfterStop(this.stopReason));
+          continue;
         }
         try {
-          await coalescer.flush();
+          await writer.flush();
         } catch {
-          if (refusal !== undefined) return abandonOrCancel(refusal);
+          if (writer.refusal !== undefined) return this.end(endingAfterRefusal(writer.refusal));
         }
         logger.warn(
           { key, code: failure.code, status: failure.status },
           `generation failed: ${failure.message}`,
         );
-        await finish(errorBody(failure.code, failure.message, failure.retryable, failure.retryAfterMs));
+        await this.finish(failureBody(failure));
         return;
       }
     }
   }
 
-  async function stopped(): Promise<void> {
-    if (stopReason === 'cancel') {
-      await finish({ type: 'chat.cancelled' });
-      return;
-    }
-    throw new AttemptAbandoned('worker shutting down: the job goes back to the queue');
+  /** How long to wait before calling again, or undefined: text already shown cannot be taken back by a retry. */
+  private retryDelay(failure: ProviderError, attempt: number, wroteText: boolean, deadline: number) {
+    const { retries } = this.options;
+    if (wroteText || !shouldRetry(failure, attempt, retries.maxAttempts)) return undefined;
+    const delay = retryDelayMs(attempt, failure, retries);
+    return this.now() + delay < deadline ? delay : undefined;
   }
 
-  async function abandonOrCancel(code: number): Promise<void> {
-    if (code === AppendRefused.cancelRequested) {
-      await finish({ type: 'chat.cancelled' });
-      return;
-    }
-    if (code === AppendRefused.terminal || code === AppendRefused.missing) return; // someone else ended it
-    throw new AttemptAbandoned('another attempt owns this request now');
+  private finish(body: TerminalBody): Promise<number> {
+    return this.options.log.finish(this.key, this.token, body, this.job.user);
   }
 
-  return {
-    done: run(),
-    stop(reason) {
-      stopReason ??= reason;
-      controller.abort();
-    },
-    handBack: () => log.handBack(key, token),
-  };
+  private async end(ending: Ending): Promise<void> {
+    if (ending.kind === 'write') await this.finish(ending.body);
+    else if (ending.kind === 'abandon') throw new AttemptAbandoned(ending.reason);
+  }
+}
+
+export function startAttempt(job: ChatJob, queuedAt: number, options: GenerateOptions): Attempt {
+  return new ChatAttempt(job, queuedAt, options);
 }
