@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createKeys, requestKey } from '../generations/keys.ts';
 import { createGenerationLog, type GenerationLog } from '../generations/log.ts';
-import { createFollower, type Follower, type WatchOptions } from './follower.ts';
+import { createFollower, type Follower, parsePublished, type WatchOptions } from './follower.ts';
 
 const prefix = testPrefix('follower');
 const keys = createKeys(prefix);
@@ -183,4 +183,17 @@ test('watches of one request share its channel; it is let go when the last one c
   assert.equal(await subscribers(request.key), 1);
   second.watch.close();
   await until(async () => (await subscribers(request.key)) === 0, { what: 'the unsubscribe' });
+});
+
+test('a published event is the stored entry plus its append time, which delivery strips', () => {
+  assert.deepEqual(parsePublished('{"seq":3,"type":"chat.delta","text":"a","at":1700000000123}'), {
+    entry: '{"seq":3,"type":"chat.delta","text":"a"}',
+    seq: 3,
+    appendedAt: 1700000000123,
+  });
+  assert.deepEqual(parsePublished('{"seq":4,"type":"chat.restart"}'), {
+    entry: '{"seq":4,"type":"chat.restart"}',
+    seq: 4,
+    appendedAt: 0,
+  });
 });

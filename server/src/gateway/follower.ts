@@ -1,45 +1,15 @@
 // Follows request logs for this gateway's sockets: a Pub/Sub message carries each new event for speed,
 // the log (XRANGE) fills any gap, so a socket gets every event in order, once, however late it joins.
+// Here: one subscription per request shared by its watches, message routing, and the timers; one watch's delivery
+// is log-watch.ts.
 import type { Redis } from 'ioredis';
 import type { Keys } from '../generations/keys.ts';
 import type { GenerationLog } from '../generations/log.ts';
-import { seqOf, toFrame } from '../generations/log.ts';
+import { seqOf } from '../generations/log.ts';
 import type { Logger } from '../logger.ts';
+import { LogWatch, type Watch, type WatchHost, type WatchOptions } from './log-watch.ts';
 
-/** One socket watching one request. */
-export interface WatchOptions {
-  key: string;
-  /** The client's request id, for the frames. */
-  id: string;
-  /** Deliver events with seq > after. */
-  after: number;
-  /** Writes one frame to the socket. */
-  send(frame: string): void;
-  /** True while the socket's send buffer is too full to take more: delivery pauses, the log keeps the rest. */
-  congested(): boolean;
-  /** Called when the socket stayed congested for too long. */
-  stuck(): void;
-  /** Called after the terminal event was sent. */
-  ended?(): void;
-}
-
-export interface Watch {
-  readonly last: number;
-  close(): void;
-}
-
-interface Subscription {
-  options: WatchOptions;
-  channel: string;
-  quotedId: string;
-  last: number;
-  mode: 'catching' | 'live' | 'paused';
-  /** An event arrived while catching up: read the log again before going live. */
-  dirty: boolean;
-  closed: boolean;
-  pausedAt: number;
-  lastActivity: number;
-}
+export type { Watch, WatchOptions } from './log-watch.ts';
 
 export interface FollowerOptions {
   subscriber: Redis;
@@ -62,130 +32,67 @@ export interface Follower {
   close(): Promise<void>;
 }
 
-const TERMINAL = /^"type":"chat\.(?:done|error|cancelled)"/;
 /** The field the log script adds, last, to the published copy of an event: `,"at":<append time ms>}`. */
 const APPENDED_AT = ',"at":';
 
-function isTerminalEntry(entry: string): boolean {
-  // Entries start with {"seq":N, then "type":...; no need to parse the JSON for this.
-  return TERMINAL.test(entry.slice(entry.indexOf(',') + 1, entry.indexOf(',') + 30));
+/** A published event: the entry as the log stores it (so a live frame is byte for byte a replay's), its append time. */
+export function parsePublished(message: string): { entry: string; seq: number; appendedAt: number } {
+  const at = message.lastIndexOf(APPENDED_AT);
+  const entry = at < 0 ? message : `${message.slice(0, at)}}`;
+  const appendedAt = at < 0 ? 0 : Number(message.slice(at + APPENDED_AT.length, -1));
+  return { entry, seq: seqOf(entry), appendedAt };
 }
 
 export function createFollower(options: FollowerOptions): Follower {
   const { subscriber, log, logger } = options;
   const now = options.now ?? Date.now;
   const stuckMs = options.stuckMs ?? 30_000;
-  const channels = new Map<string, { subscriptions: Set<Subscription>; ready: Promise<unknown> }>();
-  const paused = new Set<Subscription>();
+  const channels = new Map<string, { watches: Set<LogWatch>; ready: Promise<unknown> }>();
+  const paused = new Set<LogWatch>();
   let count = 0;
 
-  function remove(subscription: Subscription): void {
-    if (subscription.closed) return;
-    subscription.closed = true;
-    count--;
-    paused.delete(subscription);
-    const entry = channels.get(subscription.channel);
-    if (entry === undefined) return;
-    entry.subscriptions.delete(subscription);
-    if (entry.subscriptions.size === 0) {
-      channels.delete(subscription.channel);
-      subscriber.unsubscribe(subscription.channel).catch(() => {});
-    }
-  }
-
-  /** Sends one stored event; false when delivery must stop (ended, closed or congested). */
-  function deliver(subscription: Subscription, seq: number, entry: string): boolean {
-    subscription.options.send(toFrame(entry, subscription.quotedId));
-    subscription.last = seq;
-    subscription.lastActivity = now();
-    if (isTerminalEntry(entry)) {
-      remove(subscription);
-      subscription.options.ended?.();
-      return false;
-    }
-    if (subscription.options.congested()) {
-      subscription.mode = 'paused';
-      subscription.pausedAt = now();
-      paused.add(subscription);
-      return false;
-    }
-    return true;
-  }
-
-  async function catchUp(subscription: Subscription): Promise<void> {
-    subscription.mode = 'catching';
-    paused.delete(subscription);
-    try {
-      do {
-        subscription.dirty = false;
-        const entries = await log.read(subscription.options.key, subscription.last, 512);
-        if (subscription.closed) return;
-        for (const entry of entries) {
-          if (entry.seq <= subscription.last) continue;
-          if (!deliver(subscription, entry.seq, entry.json)) return;
-        }
-        if (entries.length === 512) subscription.dirty = true;
-      } while (subscription.dirty && !subscription.closed);
-      subscription.mode = 'live';
-    } catch (error) {
-      // Redis unreachable: stay in catch-up; the idle check retries once Redis is back.
-      logger.warn({ err: error, key: subscription.options.key }, 'reading a log failed; will retry');
-      subscription.mode = 'live';
-      subscription.lastActivity = 0;
-    }
-  }
+  const host: WatchHost = {
+    read: (key, after, pageSize) => log.read(key, after, pageSize),
+    now,
+    logger,
+    paused: (watch) => paused.add(watch),
+    resumed: (watch) => paused.delete(watch),
+    closed(watch) {
+      count--;
+      paused.delete(watch);
+      const entry = channels.get(watch.channel);
+      if (entry === undefined) return;
+      entry.watches.delete(watch);
+      if (entry.watches.size === 0) {
+        channels.delete(watch.channel);
+        subscriber.unsubscribe(watch.channel).catch(() => {});
+      }
+    },
+    ...(options.delivered !== undefined && { delivered: options.delivered }),
+  };
 
   subscriber.on('message', (channel: string, message: string) => {
-    const entry_ = channels.get(channel);
-    if (entry_ === undefined) return;
-    // Strip the append time, so that a live frame is byte for byte the one a replay sends.
-    const at = message.lastIndexOf(APPENDED_AT);
-    const entry = at < 0 ? message : `${message.slice(0, at)}}`;
-    const appendedAt = at < 0 ? 0 : Number(message.slice(at + APPENDED_AT.length, -1));
-    const seq = seqOf(entry);
-    for (const subscription of entry_.subscriptions) {
-      if (subscription.mode === 'catching') {
-        subscription.dirty = true;
-      } else if (subscription.mode === 'live') {
-        if (seq === subscription.last + 1) {
-          deliver(subscription, seq, entry);
-          if (appendedAt > 0) options.delivered?.(appendedAt);
-        } else if (seq > subscription.last + 1) void catchUp(subscription);
-      }
-    }
+    const entry = channels.get(channel);
+    if (entry === undefined) return;
+    const published = parsePublished(message);
+    for (const watch of entry.watches) watch.heard(published.seq, published.entry, published.appendedAt);
   });
 
-  // After a reconnect, messages published meanwhile are gone: every live watch re-reads its log.
   subscriber.on('ready', () => {
-    for (const entry of channels.values()) {
-      for (const subscription of entry.subscriptions)
-        if (subscription.mode === 'live') void catchUp(subscription);
-    }
+    for (const entry of channels.values()) for (const watch of entry.watches) watch.reconnected();
   });
 
   const pauseTimer = setInterval(() => {
     const time = now();
-    for (const subscription of paused) {
-      if (!subscription.options.congested()) void catchUp(subscription);
-      else if (time - subscription.pausedAt > stuckMs) {
-        remove(subscription);
-        subscription.options.stuck();
-      }
-    }
+    for (const watch of paused) watch.checkPaused(time, stuckMs);
   }, 50);
 
   const idleCheckMs = options.idleCheckMs ?? 10_000;
   const idleTimer = setInterval(
     () => {
       const time = now();
-      for (const entry of channels.values()) {
-        for (const subscription of entry.subscriptions) {
-          if (subscription.mode === 'live' && time - subscription.lastActivity > idleCheckMs) {
-            subscription.lastActivity = time;
-            void catchUp(subscription);
-          }
-        }
-      }
+      for (const entry of channels.values())
+        for (const watch of entry.watches) watch.checkIdle(time, idleCheckMs);
     },
     Math.max(100, Math.floor(idleCheckMs / 2)),
   );
@@ -196,41 +103,22 @@ export function createFollower(options: FollowerOptions): Follower {
     },
     watch(watchOptions) {
       const channel = options.keys.events(watchOptions.key);
-      const subscription: Subscription = {
-        options: watchOptions,
-        channel,
-        quotedId: JSON.stringify(watchOptions.id),
-        last: watchOptions.after,
-        mode: 'catching',
-        dirty: false,
-        closed: false,
-        pausedAt: 0,
-        lastActivity: now(),
-      };
+      const watch = new LogWatch(watchOptions, channel, host);
       count++;
       let entry = channels.get(channel);
       if (entry === undefined) {
-        entry = { subscriptions: new Set(), ready: subscriber.subscribe(channel) };
+        entry = { watches: new Set(), ready: subscriber.subscribe(channel) };
         channels.set(channel, entry);
       }
-      entry.subscriptions.add(subscription);
-      // Subscribe first, then read the log: an event appended in between arrives by message and marks us dirty.
-      entry.ready.then(
-        () => catchUp(subscription),
-        () => catchUp(subscription),
-      );
-      return {
-        get last() {
-          return subscription.last;
-        },
-        close: () => remove(subscription),
-      };
+      entry.watches.add(watch);
+      // Subscribe first, then read the log: an event appended in between arrives by message and marks it dirty.
+      watch.start(entry.ready);
+      return watch;
     },
     async close() {
       clearInterval(pauseTimer);
       clearInterval(idleTimer);
-      for (const entry of channels.values())
-        for (const subscription of entry.subscriptions) remove(subscription);
+      for (const entry of channels.values()) for (const watch of entry.watches) watch.close();
     },
   };
 }
