@@ -5,7 +5,10 @@
 // They run in a few processes (--shards, default 8), each importing its share of the files, not a process per file:
 // starting tsx for each of 36 small files cost more than the tests themselves.
 // --concurrency N: test files run at once (default 2: most files are CPU-bound on a 2-core machine).
-import { spawn, spawnSync } from 'node:child_process';
+// Roles started by the tests run from the bundle server/dist when it is newer than every source it is built from
+// (`npm run build -w server`; `npm test` builds first), else from the sources through tsx: see serverEntry() in
+// testkit/src/roles.ts.
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -37,23 +40,56 @@ const suffix = option(args, '--suffix') ?? '.test.ts';
 const concurrency = option(args, '--concurrency') ?? '2';
 const roots = args.length > 0 ? args : ['protocol', 'client', 'testkit', 'server', 'extension'];
 let files = roots.flatMap((root) => collect(root, suffix, []));
-if (unit) {
-  files = files.filter(
-    (file) =>
-      file.split(sep).includes('src') && !/from 'node:child_process'/.test(readFileSync(file, 'utf8')),
-  );
-}
+/** A unit test: under a package's src/, starting no process. */
+const isUnit = (file) =>
+  file.split(sep).includes('src') && !/from 'node:child_process'/.test(readFileSync(file, 'utf8'));
+if (unit) files = files.filter(isUnit);
 if (files.length === 0) {
   console.error(`no ${suffix} files under ${roots.join(', ')}`);
   process.exit(1);
 }
+if (process.env.CHROME_PLUS_SERVER_ENTRY === undefined) {
+  const bundle = 'server/dist/main.js';
+  if (bundleIsFresh(bundle)) process.env.CHROME_PLUS_SERVER_ENTRY = bundle;
+  else if (!unit)
+    console.error(`${bundle} is missing or older than its sources: roles run through tsx (slower)`);
+}
 if (unit) process.exit(await runInShards(files, Number(option(args, '--shards') ?? 8)));
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+// The unit files in two shared processes, beside node's runner for the rest (a process per file).
+const quick = files.filter(isUnit);
+const rest = files.filter((file) => !quick.includes(file));
+const codes = await Promise.all([
+  quick.length > 0 ? runInShards(quick, 2) : 0,
+  rest.length > 0 ? runFiles(rest) : 0,
+]);
+process.exit(codes.every((code) => code === 0) ? 0 : 1);
+
+/** node --test on `files`, a process per file, `concurrency` at once. */
+function runFiles(files) {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+      { stdio: 'inherit' },
+    );
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+/** True when `bundle` exists and is newer than every file it is built from. */
+function bundleIsFresh(bundle) {
+  let built;
+  try {
+    built = statSync(bundle).mtimeMs;
+  } catch {
+    return false;
+  }
+  const sources = ['server/src', 'protocol/src', 'client/src']
+    .flatMap((root) => collect(root, '.ts', []))
+    .filter((file) => !file.endsWith('.test.ts'));
+  sources.push('server/build.mjs', 'server/build-externals.mjs', 'server/package.json');
+  return sources.every((file) => statSync(file).mtimeMs <= built);
+}
 
 /** Runs the files in `shards` processes, each importing its share in turn; prints each one's output whole. */
 async function runInShards(files, shards) {

@@ -85,8 +85,17 @@ export async function startBackend(
     for (const key of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_MODEL', 'DEEPSEEK_API_KEY'])
       env[key] = '';
   }
-  const worker = await startRole('worker', env);
-  let gateway: RoleProcess | undefined = await startRole('gateway', env);
+  const started = await Promise.allSettled([startRole('worker', env), startRole('gateway', env)]);
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed !== undefined) {
+    for (const result of started) if (result.status === 'fulfilled') await result.value.kill();
+    await fake?.close();
+    throw failed.reason;
+  }
+  const [worker, firstGateway] = started.map(
+    (result) => (result as PromiseFulfilledResult<RoleProcess>).value,
+  ) as [RoleProcess, RoleProcess];
+  let gateway: RoleProcess | undefined = firstGateway;
   let pastLogs = '';
   return {
     url: `ws://127.0.0.1:${port}/v1/ws`,

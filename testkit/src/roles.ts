@@ -14,7 +14,7 @@ export interface RoleOptions {
    */
   logLevel?: string;
   readyz?: { host: string; port: number };
-  /** The entry, relative to the repository (default server/src/main.ts); a .ts file runs through tsx. */
+  /** The entry, relative to the repository (default: `serverEntry()`); a .ts file runs through tsx. */
   entry?: string;
   detached?: boolean;
   onLine?: (line: string) => void;
@@ -33,6 +33,15 @@ export interface RoleProcess extends ManagedProcess<true> {
   readonly httpUrl: string;
 }
 
+/**
+ * The server's entry for roles started by tests: CHROME_PLUS_SERVER_ENTRY when set (scripts/run-tests.mjs sets it
+ * to the bundle server/dist/main.js when that is newer than every source it is built from: it starts in half the
+ * CPU time of tsx, and the suites start a few hundred roles), else server/src/main.ts through tsx.
+ */
+export function serverEntry(): string {
+  return process.env.CHROME_PLUS_SERVER_ENTRY || 'server/src/main.ts';
+}
+
 const listeningPattern = /gateway listening on [^\s:]+:(\d+)/;
 
 /** Starts a role and returns at once: `ready` resolves when it is ready (see RoleOptions). */
@@ -41,7 +50,7 @@ export function launchRole(
   env: Record<string, string | undefined>,
   options: RoleOptions = {},
 ): RoleProcess {
-  const entry = options.entry ?? 'server/src/main.ts';
+  const entry = options.entry ?? serverEntry();
   const args = entry.endsWith('.ts')
     ? ['--import', 'tsx', entry, role]
     : ['--enable-source-maps', entry, role];

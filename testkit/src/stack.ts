@@ -6,7 +6,7 @@ import { freePort } from './ports.ts';
 import type { Exit } from './processes.ts';
 import { ensureRedis, type OwnRedis } from './redis.ts';
 import { repoRoot } from './repo.ts';
-import { launchRole, type RoleProcess } from './roles.ts';
+import { launchRole, type RoleProcess, serverEntry } from './roles.ts';
 
 export type StackRole = 'gateway' | 'worker';
 
@@ -19,7 +19,7 @@ export interface StackOptions {
   basePort?: number;
   /** The first worker's health and metrics port, the others follow (default 9464). 0: free ports. */
   workerBasePort?: number;
-  /** `source`: server/src/main.ts through tsx (default). `dist`: the bundle server/dist/main.js (`npm run build -w server`). */
+  /** `source`: `serverEntry()` (default). `dist`: the bundle server/dist/main.js (`npm run build -w server`). */
   runtime?: 'source' | 'dist';
   /** Entry points per role, relative to the repository, over `runtime` (a .ts file runs through tsx). */
   entries?: Partial<Record<StackRole, string>>;
@@ -53,7 +53,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const host = env.HOST ?? '127.0.0.1';
   const probeHost = ['0.0.0.0', '::'].includes(host) ? '127.0.0.1' : host;
   const runtime = options.runtime ?? 'source';
-  const defaultEntry = runtime === 'dist' ? 'server/dist/main.js' : 'server/src/main.ts';
+  const defaultEntry = runtime === 'dist' ? 'server/dist/main.js' : serverEntry();
   const entries: Record<StackRole, string> = {
     gateway: defaultEntry,
     worker: defaultEntry,
