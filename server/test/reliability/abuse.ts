@@ -37,6 +37,8 @@ export interface AbuseResult {
   backlog: {
     framesSent: number;
     frameBytes: number;
+    /** Written by the flooders but still in their own buffers when the stall ended: the gateway stopped reading. */
+    heldBackMiB: number;
     answers: number;
     closeCodes: Record<string, number>;
     gatewayRssPeakGrowthMiB: number;
@@ -207,6 +209,8 @@ export async function abuse(options: AbuseOptions): Promise<AbuseResult> {
     const flooders = await Promise.all(
       Array.from({ length: options.backlogSockets }, () => RawWebSocket.connect(gateway.port)),
     );
+    // What the flooders could not hand to the kernel at the end of the stall: the gateway stopped reading them.
+    let heldBackBytes = 0;
     const backlog = (async () => {
       for (const socket of flooders) socket.sendText(hello);
       await answered(flooders, 1, 10_000);
@@ -216,6 +220,7 @@ export async function abuse(options: AbuseOptions): Promise<AbuseResult> {
           for (const frame of backlogFrames[index]!) socket.writeBytes(frame);
         }
         await sleep(options.redisStallMs);
+        heldBackBytes = flooders.reduce((sum, socket) => sum + socket.unsentBytes, 0);
       } finally {
         process.kill(redis.pid!, 'SIGCONT');
       }
@@ -238,6 +243,7 @@ export async function abuse(options: AbuseOptions): Promise<AbuseResult> {
     const backlogResult: AbuseResult['backlog'] = {
       framesSent: options.backlogSockets * options.backlogFrames,
       frameBytes: backlogFrames[0]![0]!.length,
+      heldBackMiB: Math.round(heldBackBytes / 1_048_576),
       answers,
       closeCodes,
       gatewayRssPeakGrowthMiB: Math.round((backlogPeak - backlogBefore) / 1024),

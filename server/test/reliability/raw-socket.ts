@@ -166,6 +166,11 @@ export class RawWebSocket {
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(bytes);
   }
 
+  /** Bytes written but not yet taken by the kernel: they pile up when the peer stops reading. */
+  get unsentBytes(): number {
+    return this.socket.writableLength;
+  }
+
   /** Stops reading from the TCP connection: the server's writes pile up in the kernel, then in its own buffer. */
   pauseReading(): void {
     this.socket.pause();

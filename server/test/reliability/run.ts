@@ -270,7 +270,7 @@ for (const name of names) {
         `| 4 frames of ${(amplification.frameBytes / 1024).toFixed(0)} KB at once, each naming one 100 KB file 16,000 times | ${JSON.stringify(amplification.refusals)}; the model called ${amplification.modelCalls} times | gateway +${amplification.gatewayRssGrowthMiB} MiB, worker +${amplification.workerRssGrowthMiB} MiB | slowest ping ${amplification.otherUserSlowestPingMs} ms, a chat ${amplification.otherUserChatMs} ms |`,
       );
       say(
-        `| 4 sockets x 100 frames of ${(backlog.frameBytes / 1024).toFixed(0)} KB written at once while Redis is stopped for 3 s | ${backlog.answers} of ${backlog.framesSent} answered, closes ${JSON.stringify(backlog.closeCodes)} | gateway +${backlog.gatewayRssPeakGrowthMiB} MiB (bound lifted: +${unbounded.backlog.gatewayRssPeakGrowthMiB} MiB) | slowest ping ${backlog.otherUserSlowestPingMs} ms, a chat ${backlog.otherUserChatMs} ms |`,
+        `| 4 sockets x 100 frames of ${(backlog.frameBytes / 1024).toFixed(0)} KB written at once while Redis is stopped for 3 s | ${backlog.answers} of ${backlog.framesSent} answered, closes ${JSON.stringify(backlog.closeCodes)} | gateway +${backlog.gatewayRssPeakGrowthMiB} MiB, ${backlog.heldBackMiB} MiB left with the writers (bound lifted: +${unbounded.backlog.gatewayRssPeakGrowthMiB} MiB, ${unbounded.backlog.heldBackMiB} MiB) | slowest ping ${backlog.otherUserSlowestPingMs} ms, a chat ${backlog.otherUserChatMs} ms |`,
       );
       say(
         `| a request whose every run kills its worker | ${poison.workersKilled} workers killed, the model called ${poison.modelCalls} times, then \`${poison.outcome}\` (retryable ${poison.retryable}) | | |`,

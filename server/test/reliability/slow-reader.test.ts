@@ -6,7 +6,7 @@ import { describeFigures } from './chat-client.ts';
 import { slowReaders } from './slow-reader.ts';
 
 test('a stuck reader is closed with 1013 without growing the gateway, then resumes the answer whole', async (t) => {
-  const result = await slowReaders({ closeMs: 2_000, answerMb: 24, rawNeverReads: true });
+  const result = await slowReaders({ closeMs: 2_000, answerMb: 10, rawNeverReads: true });
   t.diagnostic(
     `${describeFigures('slow reader', result.figures)}; answer ${(result.answerBytes / 1_048_576).toFixed(1)} MB; ` +
       `closed ${result.closedAfterMs} ms after the pause; RSS growth ${Math.round(result.rssGrowthKiB / 1024)} MiB ` +

@@ -2,7 +2,7 @@
 // buffering for it (the log is the buffer), close it with 1013 after SLOW_READER_CLOSE_MS, and the client must
 // then resume without losing or repeating a byte.
 import { Socket } from 'node:net';
-import { rssKiB, sleep } from '@chrome-plus/testkit';
+import { rssKiB, sleep, until } from '@chrome-plus/testkit';
 import type { WebSocket } from 'ws';
 import { ChatClient, type Figures, requestsOf, tally } from './chat-client.ts';
 import { Opcode, RawWebSocket } from './raw-socket.ts';
@@ -125,7 +125,11 @@ export async function slowReaders(options: SlowReaderOptions): Promise<SlowReade
         await sleep(100);
       }
       rawSocket.resumeReading();
-      await Promise.race([rawSocket.done, sleep(10_000)]);
+      // The close frame is what counts: the TCP connection itself may linger until ws's close timeout.
+      await until(() => rawSocket.closeCode !== undefined || rawSocket.ended, {
+        what: 'the close frame of the socket that never read',
+        timeoutMs: 10_000,
+      }).catch(() => undefined);
       raw = { closeCode: rawSocket.closeCode, rssGrowthKiB: peak - before, closedAfterMs: rawClosedAfterMs };
       rawSocket.destroy();
     }
