@@ -16,6 +16,7 @@ export {
 export { crc32, makeDocx, makePdf, makePng, makeZipBombDocx } from './fixture-files.ts';
 export { freePort, portIsFree } from './ports.ts';
 export { cleanupPrefix, testPrefix } from './prefix.ts';
+export { createTestDatabase, POSTGRES_URL, type TestDatabase } from './postgres.ts';
 export {
   cpuSeconds,
   type Exit,
