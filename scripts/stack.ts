@@ -63,6 +63,14 @@ if (values['env-file'] !== undefined && !existsSync(envFile)) {
 }
 const fileEnv = existsSync(envFile) ? readEnvFile(envFile) : {};
 const env: Record<string, string | undefined> = { ...fileEnv, ...process.env };
+if (env.DATABASE_URL === undefined) {
+  // The embedded database (PGlite) admits one process: apart, the roles need a PostgreSQL server, or none.
+  console.log(
+    'DATABASE_URL is not set: the processes run without accounts (users from AUTH_TOKENS alone, no usage, no quotas).\n' +
+      'Set DATABASE_URL=postgres://... (a PostgreSQL server they share) for users, device tokens and quotas.',
+  );
+  env.DATABASE_URL = 'none';
+}
 
 const colours = [36, 35, 33, 32, 34, 91, 96, 95];
 const width = 10;

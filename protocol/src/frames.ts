@@ -97,6 +97,8 @@ export const errorCodeSchema = z.enum([
   'model_not_found',
   'expired',
   'internal',
+  /** The user's daily token budget is spent; the message says when it resets. */
+  'quota_exceeded',
 ]);
 export type ErrorCode = z.infer<typeof errorCodeSchema>;
 

@@ -2,7 +2,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
+import { type AccountDirectory, startAccountDirectory } from './accounts/account-directory.ts';
+import { type AccountStore, createAccountStore } from './accounts/account-store.ts';
+import { createAdminRoutes } from './accounts/admin-routes.ts';
+import { createQuotaCheck } from './accounts/quota.ts';
+import { createSocketRevocation } from './accounts/socket-revocation.ts';
+import { createUsageRecorder } from './accounts/usage-recorder.ts';
 import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
 import { type AttachmentLimits, checkFiles } from './files/attachment-policy.ts';
 import { createFileStore } from './files/file-store.ts';
 import { createMessagePreparer } from './files/prepare-messages.ts';
@@ -33,6 +40,11 @@ export interface AppOptions {
   /** How deltas are gathered before they are appended (see generations/coalescer.ts); default: no linger, 2 KB. */
   coalesce?: { maxDelayMs: number; maxChars: number };
   sweepIntervalMs?: number;
+  /**
+   * Users, device tokens, quotas and usage (db/database.ts), opened and closed by the caller. Without it, users are
+   * AUTH_TOKENS' alone and no usage is recorded.
+   */
+  database?: Database;
 }
 
 export interface App {
@@ -41,6 +53,8 @@ export interface App {
   /** The worker's own HTTP server (/healthz, /readyz, /metrics), when WORKER_PORT is set. */
   workerHttp: HealthServer | undefined;
   metrics: Metrics;
+  /** The accounts of `options.database`, if one was given. */
+  accounts: AccountStore | undefined;
   close(): Promise<void>;
 }
 
@@ -100,7 +114,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       ? undefined
       : createAuthenticator(new Map([[config.metricsToken, 'metrics']]));
   async function serveMetrics(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    if (config.tokens.size > 0 || metricsReader !== undefined) {
+    if (config.tokens.size > 0 || config.adminToken !== undefined || metricsReader !== undefined) {
       if (metricsReader === undefined) {
         response.writeHead(403, { 'content-type': 'text/plain' }).end('set METRICS_TOKEN to read /metrics\n');
         return;
@@ -114,6 +128,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     }
     await metrics.serve(response);
   }
+  const accounts = options.database === undefined ? undefined : createAccountStore(options.database.db);
   const stopSweeper = startSweeper({ log, queue, logger, intervalMs: options.sweepIntervalMs ?? 2_000 });
 
   let worker: ChatWorker | undefined;
@@ -135,6 +150,9 @@ export async function startApp(options: AppOptions): Promise<App> {
       retries: config.retries,
       coalesce: options.coalesce ?? { maxDelayMs: 0, maxChars: 2048 },
       hooks: metrics.workerHooks,
+      ...(accounts !== undefined && {
+        usage: createUsageRecorder({ store: accounts, logger, registry: metrics.registry }),
+      }),
       prepareMessages: createMessagePreparer({
         store: files,
         limits: {
@@ -171,12 +189,36 @@ export async function startApp(options: AppOptions): Promise<App> {
   }
 
   let gateway: Gateway | undefined;
+  let directory: AccountDirectory | undefined;
   if (role === 'gateway' || role === 'all') {
-    // One count of failed sign-ins per address, for sockets and uploads alike.
+    // One count of failed sign-ins per address, for sockets, uploads and the admin API alike.
     const loginThrottle = createLoginThrottle({ maxFailures: config.limits.loginFailures });
+    let adminRoutes: ReturnType<typeof createAdminRoutes> | undefined;
+    if (accounts !== undefined) {
+      const accountsSubscriber = createRedis(config.redisUrl, 'cp-gateway-accounts');
+      connections.push(accountsSubscriber);
+      directory = await startAccountDirectory({
+        store: accounts,
+        staticTokens: config.tokens,
+        ...(config.adminToken !== undefined && { adminToken: config.adminToken }),
+        subscriber: accountsSubscriber,
+        publisher: redis,
+        channel: keys.accounts,
+        refreshMs: config.accountsRefreshMs,
+        logger,
+      });
+      adminRoutes = createAdminRoutes({
+        store: accounts,
+        directory,
+        loginThrottle,
+        trustProxy: config.trustProxy,
+        logger,
+      });
+    }
+    const authenticate = directory?.authenticate ?? createAuthenticator(config.tokens);
     const uploads = createUploadRoute({
       store: files,
-      authenticate: createAuthenticator(config.tokens),
+      authenticate,
       isOriginAllowed: createOriginCheck(config.allowedOrigins),
       loginThrottle,
       trustProxy: config.trustProxy,
@@ -197,8 +239,13 @@ export async function startApp(options: AppOptions): Promise<App> {
       logger,
       attachmentLimits,
       loginThrottle,
+      ...(directory !== undefined && {
+        authenticate,
+        revocation: (sockets) => createSocketRevocation(directory!, sockets, logger),
+      }),
       routes: async (request, response) => {
         if (await uploads(request, response)) return true;
+        if (adminRoutes !== undefined && (await adminRoutes(request, response))) return true;
         if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') return false;
         await serveMetrics(request, response);
         return true;
@@ -209,6 +256,10 @@ export async function startApp(options: AppOptions): Promise<App> {
           const checked = await checkFiles(files, user, fileIds, attachmentLimits);
           return 'code' in checked ? checked : undefined;
         },
+        ...(directory !== undefined &&
+          accounts !== undefined && {
+            checkQuota: createQuotaCheck({ directory, store: accounts, logger }),
+          }),
       },
       onSocketCount: (count) => metrics.socketCount(count),
       onDelivered: (appendedAt) => metrics.delivered(appendedAt),
@@ -220,10 +271,12 @@ export async function startApp(options: AppOptions): Promise<App> {
     worker,
     workerHttp,
     metrics,
+    accounts,
     async close() {
       closing = true;
       stopSweeper();
       await gateway?.close();
+      await directory?.close();
       await worker?.close(config.shutdownGraceMs);
       // Kept up while the worker drains, so that probes see "not ready" rather than a refused connection.
       await workerHttp?.close();

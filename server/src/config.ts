@@ -77,11 +77,21 @@ function flag(env: Env, name: string): boolean {
   throw new ConfigError(`${name} must be on or off (got "${raw}")`);
 }
 
-function metricsToken(env: Env): string | undefined {
-  const token = read(env, 'METRICS_TOKEN');
+function secret(env: Env, name: string): string | undefined {
+  const token = read(env, name);
   if (token !== undefined && token.length < 16)
-    throw new ConfigError('METRICS_TOKEN must have at least 16 characters');
+    throw new ConfigError(`${name} must have at least 16 characters`);
   return token;
+}
+
+/** DATABASE_URL: PostgreSQL; unset: PGlite in DATA_DIR (one process only); `none`: no accounts database. */
+function database(
+  env: Env,
+): { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string } | { kind: 'none' } {
+  const raw = read(env, 'DATABASE_URL');
+  if (raw === 'none') return { kind: 'none' };
+  if (raw === undefined) return { kind: 'pglite', dataDir: read(env, 'DATA_DIR') ?? './data' };
+  return { kind: 'postgres', url: url(env, 'DATABASE_URL', undefined, ['postgres:', 'postgresql:'])! };
 }
 
 export function parseTokens(raw: string | undefined): Map<string, string> {
@@ -123,9 +133,10 @@ export function loadConfig(env: Env = process.env) {
   const port = integer(env, 'PORT', 8787, 0, 65535);
   const redisUrl = url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])!;
   const tokens = parseTokens(read(env, 'AUTH_TOKENS'));
-  if (tokens.size === 0 && !isLoopback(host)) {
+  const adminToken = secret(env, 'ADMIN_TOKEN');
+  if (tokens.size === 0 && adminToken === undefined && !isLoopback(host)) {
     throw new ConfigError(
-      `HOST is ${host}, not a loopback address, and AUTH_TOKENS is empty: set AUTH_TOKENS (user:token,...) before listening beyond this machine`,
+      `HOST is ${host}, not a loopback address, and neither AUTH_TOKENS nor ADMIN_TOKEN is set: set AUTH_TOKENS (user:token,...), or ADMIN_TOKEN to create users and their tokens, before listening beyond this machine`,
     );
   }
   const originsRaw = read(env, 'ALLOWED_ORIGINS');
@@ -194,6 +205,12 @@ export function loadConfig(env: Env = process.env) {
     keyPrefix,
     /** token → user; empty means "no tokens": loopback only, hello needs no token. */
     tokens: tokens as ReadonlyMap<string, string>,
+    /** Where users, device tokens and usage live (db/database.ts). */
+    database: database(env),
+    /** The built-in administrator's bearer token for /v1/admin/ (undefined: only admin users' device tokens). */
+    adminToken,
+    /** How often each gateway reloads users and tokens even without a change notice (a backstop for lost ones). */
+    accountsRefreshMs: integer(env, 'ACCOUNTS_REFRESH_MS', 30_000, 1_000, 3_600_000),
     /** Origins allowed to connect or upload; undefined: only Chrome Plus's extension (gateway/origin.ts). */
     allowedOrigins: allowedOrigins as readonly string[] | undefined,
     providers: providers as readonly ProviderConfig[],
@@ -222,7 +239,7 @@ export function loadConfig(env: Env = process.env) {
       loginFailures: integer(env, 'LOGIN_MAX_FAILURES', 10, 1, 1_000_000),
     },
     /** Bearer token /metrics asks for; without it, /metrics is served only when no AUTH_TOKENS are set. */
-    metricsToken: metricsToken(env),
+    metricsToken: secret(env, 'METRICS_TOKEN'),
     /** Trust the last X-Forwarded-For entry as the client's address (behind a proxy that sets it). */
     trustProxy: flag(env, 'TRUST_PROXY'),
     timeouts: {
@@ -273,6 +290,11 @@ export function describeConfig(config: Config): Record<string, unknown> {
     host: config.host,
     port: config.port,
     redisUrl: config.redisUrl.replace(/\/\/[^@/]*@/, '//***@'),
+    database:
+      config.database.kind === 'postgres'
+        ? { kind: 'postgres', url: config.database.url.replace(/\/\/[^@/]*@/, '//***@') }
+        : config.database,
+    adminToken: config.adminToken === undefined ? 'unset' : 'set',
     keyPrefix: config.keyPrefix,
     users: [...new Set(config.tokens.values())],
     providers: config.providers.map((provider) => ({

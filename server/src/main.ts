@@ -1,6 +1,8 @@
 // Entry point: `main.ts gateway|worker|all`. Reads the config, checks Redis, starts the role, stops on SIGTERM/SIGINT.
 import { type Role, startApp } from './app.ts';
 import { ConfigError, describeConfig, loadConfig } from './config.ts';
+import { type Database, openDatabase } from './db/database.ts';
+import { DatabaseChoiceError, databaseForRole } from './db/database-for-role.ts';
 import { createLogger } from './logger.ts';
 import { checkRedis } from './redis/connect.ts';
 
@@ -13,10 +15,12 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   let config: ReturnType<typeof loadConfig>;
+  let target: ReturnType<typeof databaseForRole>;
   try {
     config = loadConfig(process.env);
+    target = databaseForRole(role, config.database);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof DatabaseChoiceError) {
       console.error(`configuration error: ${error.message}`);
       process.exit(2);
     }
@@ -33,7 +37,26 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logger.info({ config: describeConfig(config) }, 'starting');
-  const app = await startApp({ role, config, logger });
+  let database: Database | undefined;
+  if (target !== undefined) {
+    try {
+      database = await openDatabase(target, {
+        onPoolError: (error) => logger.warn({ err: error.message }, 'database connection error'),
+      });
+    } catch (error) {
+      const where = target.kind === 'postgres' ? target.url.replace(/\/\/[^@/]*@/, '//***@') : target.dataDir;
+      console.error(
+        `cannot open the accounts database (${target.kind}, ${where}): ${(error as Error).message}\n` +
+          (target.kind === 'postgres'
+            ? 'Start PostgreSQL (e.g. `docker compose up -d postgres`), check DATABASE_URL, or set DATABASE_URL=none to run without accounts.'
+            : 'Set DATA_DIR to a writable directory of this process alone, or DATABASE_URL to a PostgreSQL server.'),
+      );
+      process.exit(1);
+    }
+    if (database.migrated.length > 0) logger.info({ versions: database.migrated }, 'database migrated');
+    logger.info({ database: target.kind }, 'accounts database ready');
+  }
+  const app = await startApp({ role, config, logger, ...(database !== undefined && { database }) });
   if (app.gateway) {
     logger.info(
       { url: `ws://${config.host}:${app.gateway.port}/v1/ws` },
@@ -61,16 +84,19 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownGraceMs + 10_000);
     force.unref();
-    app.close().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    app
+      .close()
+      .then(() => database?.close())
+      .then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

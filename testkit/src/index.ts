@@ -15,8 +15,8 @@ export {
 } from './fake-openai-server.ts';
 export { crc32, makeDocx, makePdf, makePng, makeZipBombDocx } from './fixture-files.ts';
 export { freePort, portIsFree } from './ports.ts';
-export { cleanupPrefix, testPrefix } from './prefix.ts';
 export { createTestDatabase, POSTGRES_URL, type TestDatabase } from './postgres.ts';
+export { cleanupPrefix, testPrefix } from './prefix.ts';
 export {
   cpuSeconds,
   type Exit,

@@ -66,6 +66,13 @@ export function createChatOperations(context: SessionContext, io: SessionIO, wat
           frame.id,
         );
       }
+      // The budget before the limits: a refused request must not hold a slot. No budget: no call at all.
+      const quota = context.checkQuota?.(owner);
+      const overBudget = quota === undefined ? undefined : await quota;
+      if (overBudget !== undefined) {
+        context.hooks?.requestRefused?.(overBudget.code);
+        return refuse(overBudget.code, overBudget.message, frame.id, overBudget.retryAfterMs);
+      }
       const now = Date.now();
       // The user's slot is held at most for the whole life of a request; the request itself must be started by a
       // worker within the queue wait (the worker then moves its deadline to the end of the generation).

@@ -48,7 +48,11 @@ export interface GatewayOptions {
   highWaterBytes?: number;
   /** Extra HTTP routes (uploads, metrics); return true when handled. */
   routes?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
-  sessionExtras?: Pick<SessionContext, 'checkFiles' | 'hooks'>;
+  sessionExtras?: Pick<SessionContext, 'checkFiles' | 'checkQuota' | 'hooks'>;
+  /** Who a token belongs to (default: AUTH_TOKENS alone). */
+  authenticate?: SessionContext['authenticate'];
+  /** Closes the sockets of revoked device tokens (accounts/socket-revocation.ts); none without accounts. */
+  revocation?: (sockets: ReadonlySet<WebSocket>) => Pick<SessionContext, 'signedIn'>;
   onSocketCount?: (count: number) => void;
   /** A live event went to a socket; `appendedAt` is its append time (epoch ms), for the delivery-latency metric. */
   onDelivered?: (appendedAt: number) => void;
@@ -110,7 +114,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const context: SessionContext = {
     serverName: options.serverName,
-    authenticate: createAuthenticator(config.tokens),
+    authenticate: options.authenticate ?? createAuthenticator(config.tokens),
     log: options.log,
     queue: options.queue,
     follower,
@@ -140,6 +144,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     perMessageDeflate: false,
   });
   const stopKeepAlive = startKeepAlive(wss.clients, config.heartbeatMs);
+  if (options.revocation !== undefined) Object.assign(context, options.revocation(wss.clients));
   wss.on('connection', (socket, address: string) => {
     options.onSocketCount?.(wss.clients.size);
     alive.add(socket);

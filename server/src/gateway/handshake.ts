@@ -45,6 +45,7 @@ export function handshake(
     socket.close(CloseCode.overloaded, 'too many sockets for this user');
     return undefined;
   }
+  context.signedIn?.(socket, parsed.frame.token);
   io.send({
     type: 'welcome',
     user,

@@ -38,6 +38,10 @@ export interface SessionContext {
   highWaterBytes: number;
   /** Checks that the files a request attaches exist and are the user's; returns a refusal or undefined. */
   checkFiles?(user: string, fileIds: string[]): Promise<Refusal | undefined>;
+  /** The user's token budget: undefined at once when none applies, else a refusal once it is spent. */
+  checkQuota?(user: string): Promise<(Refusal & { retryAfterMs?: number }) | undefined> | undefined;
+  /** A socket signed in with this token (accounts/socket-revocation.ts closes it when the token is revoked). */
+  signedIn?(socket: WebSocket, token: string | undefined): void;
   hooks?: SessionHooks;
 }
 

@@ -21,6 +21,8 @@ export interface Keys {
   cancel: string;
   /** Sorted set: request key → time by which it must have ended (the backstop of guarantee 2). */
   deadlines: string;
+  /** Pub/Sub channel: users or device tokens changed in the database; every gateway reloads them. */
+  accounts: string;
   /** Sorted set per user: their requests in flight, scored by deadline (so that leaks heal). */
   inflight(user: string): string;
   /** Counter per user and minute. */
@@ -49,6 +51,7 @@ export function createKeys(prefix: string): Keys {
     events: (key) => `${prefix}:ev:{${key}}`,
     cancel: `${prefix}:cancel`,
     deadlines: `${prefix}:deadlines`,
+    accounts: `${prefix}:accounts`,
     inflight: (user) => `${prefix}:user:{${user}}:inflight`,
     rate: (user, minute) => `${prefix}:user:{${user}}:rpm:${minute}`,
     queuePrefix: `{${prefix}}`,

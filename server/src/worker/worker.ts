@@ -1,6 +1,7 @@
 // The worker role: takes chat jobs from BullMQ, runs them, listens for cancels, hands jobs back on shutdown.
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { UsageRecorder } from '../accounts/usage-recorder.ts';
 import { type Keys, QUEUE_NAME } from '../generations/keys.ts';
 import { errorBody, type GenerationLog } from '../generations/log.ts';
 import { chatJobSchema } from '../jobs.ts';
@@ -28,6 +29,8 @@ export interface ChatWorkerOptions extends Omit<GenerateOptions, 'log' | 'provid
   /** How often running jobs re-check their cancel flag, in case a cancel message was missed. */
   cancelPollMs?: number;
   hooks?: WorkerHooks;
+  /** Records each request's usage once its attempt wrote the terminal event (accounts/usage-recorder.ts). */
+  usage?: UsageRecorder;
 }
 
 /** Observation points for metrics; all optional. */
@@ -72,9 +75,10 @@ export async function startChatWorker(options: ChatWorkerOptions): Promise<ChatW
     }
     const data = parsed.data;
     options.hooks?.jobStarted?.(job, Date.now() - job.timestamp);
+    const usage = options.usage?.track(data, log);
     const attempt = startAttempt(data, job.timestamp, {
       ...options,
-      log,
+      log: usage?.log ?? log,
       logger,
       providers: options.providers,
     });
@@ -105,6 +109,7 @@ export async function startChatWorker(options: ChatWorkerOptions): Promise<ChatW
       throw error;
     } finally {
       running.delete(data.key);
+      await usage?.settle();
     }
   };
 

@@ -1,0 +1,290 @@
+// Accounts end to end, on a real PostgreSQL (two gateways and a worker, each a process) and on PGlite (one process):
+// add a user, mint a device token with `npm run admin`, chat with it, see the usage counted, hit the daily quota,
+// revoke the token and see the open sockets closed with 4401 on every gateway; AUTH_TOKENS keep working beside.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CloseCode } from '@chrome-plus/protocol';
+import {
+  cleanupPrefix,
+  createTestDatabase,
+  type FakeOpenAI,
+  type RoleProcess,
+  repoRoot,
+  startFakeOpenAI,
+  startRole,
+  testPrefix,
+  until,
+} from '@chrome-plus/testkit';
+import { runAdmin } from '../src/cli/admin-command.ts';
+import { chatSend, TestClient, testEnv } from './harness.ts';
+
+const ADMIN_TOKEN = 'admin-token-for-tests-0123';
+
+interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real CLI, as an operator runs it. */
+function adminCli(args: string[], env: Record<string, string>): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'server/src/cli/admin.ts', ...args],
+      { cwd: repoRoot, env: { ...process.env, ...env }, timeout: 30_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),
+    );
+  });
+}
+
+/** The same command in this process (the CLI is a thin shell over it): no tsx start per command. */
+async function admin(args: string[], baseUrl: string, token = ADMIN_TOKEN): Promise<CommandResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runAdmin(args, {
+    env: { CHROME_PLUS_URL: baseUrl, ADMIN_TOKEN: token },
+    fetch: globalThis.fetch,
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+  });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+function scenario(engine: 'PostgreSQL' | 'PGlite') {
+  describe(`accounts on ${engine}`, () => {
+    const prefix = testPrefix(`acct${engine}`);
+    let fake: FakeOpenAI;
+    let processes: RoleProcess[] = [];
+    let gateways: RoleProcess[] = [];
+    let cleanupDatabase: () => Promise<void> = async () => {};
+    let adminUrl: string;
+    let token: string;
+
+    before(async () => {
+      fake = await startFakeOpenAI();
+      let database: Record<string, string>;
+      if (engine === 'PostgreSQL') {
+        const created = await createTestDatabase('accounts');
+        cleanupDatabase = () => created.drop();
+        database = { DATABASE_URL: created.url };
+      } else {
+        const dataDir = mkdtempSync(join(tmpdir(), 'cp-accounts-'));
+        cleanupDatabase = async () => rmSync(dataDir, { recursive: true, force: true });
+        database = { DATA_DIR: dataDir };
+      }
+      const env = {
+        ...testEnv(prefix, {
+          OPENAI_BASE_URL: fake.url,
+          OPENAI_API_KEY: 'sk-test-secret-key',
+          OPENAI_MODEL: 'fake-model',
+          AUTH_TOKENS: 'bob:bob-token-from-env',
+          ADMIN_TOKEN,
+          ...database,
+        }),
+        // run-tests.mjs sets none for every role; here the database is the point.
+        ...(engine === 'PGlite' && { DATABASE_URL: undefined }),
+      } as Record<string, string>;
+      if (engine === 'PostgreSQL') {
+        processes = await Promise.all([
+          startRole('gateway', env, { name: 'gateway-1' }),
+          startRole('gateway', env, { name: 'gateway-2' }),
+          startRole('worker', env),
+        ]);
+        gateways = processes.slice(0, 2);
+      } else {
+        processes = [await startRole('all', env)];
+        gateways = processes;
+      }
+      adminUrl = gateways[0]!.httpUrl;
+    });
+
+    after(async () => {
+      await Promise.all(processes.map((process_) => process_.stop()));
+      await fake.close();
+      await cleanupDatabase();
+      await cleanupPrefix(prefix);
+    });
+
+    test('npm run admin adds a user and mints a device token, shown alone on the last line', async () => {
+      const added = await admin(['users', 'add', 'alice'], adminUrl);
+      assert.equal(added.code, 0, added.stderr);
+      const created = await adminCli(['tokens', 'create', 'alice', '--device', 'laptop'], {
+        CHROME_PLUS_URL: adminUrl,
+        ADMIN_TOKEN,
+      });
+      assert.equal(created.code, 0, created.stderr);
+      token = created.stdout.trimEnd().split('\n').at(-1)!;
+      assert.match(token, /^cpd_[A-Za-z0-9_-]{43}$/);
+      const listed = await admin(['users', 'list', '--json'], adminUrl);
+      const users = JSON.parse(listed.stdout) as { name: string; source: string }[];
+      assert.deepEqual(
+        users.map((user) => [user.name, user.source]),
+        [
+          ['alice', 'database'],
+          ['bob', 'AUTH_TOKENS'],
+        ],
+      );
+    });
+
+    test('the token signs in on every gateway, chats, and its usage is counted', async () => {
+      for (const gateway of gateways) {
+        const client = await TestClient.open(gateway.url, token);
+        const welcome = client.frames.find((frame) => frame.type === 'welcome');
+        assert.equal(welcome?.type === 'welcome' && welcome.user, 'alice');
+        client.close();
+      }
+      const client = await TestClient.open(gateways[0]!.url, token);
+      fake.enqueue({
+        type: 'answer',
+        pieces: ['Hi', ' there'],
+        usage: { prompt_tokens: 7, completion_tokens: 4 },
+      });
+      client.send(chatSend('u-1', 'hello'));
+      const events = await client.untilEnd('u-1');
+      assert.equal(events.at(-1)?.type, 'chat.done');
+      client.close();
+      let rows: Record<string, unknown>[] = [];
+      await until(async () => {
+        const usage = await admin(['usage', '--user', 'alice', '--json'], adminUrl);
+        rows = JSON.parse(usage.stdout) as Record<string, unknown>[];
+        return rows.length > 0;
+      });
+      assert.deepEqual(
+        rows.map(({ user, model, requests, promptTokens, completionTokens, estimatedTokens }) => ({
+          user,
+          model,
+          requests,
+          promptTokens,
+          completionTokens,
+          estimatedTokens,
+        })),
+        [
+          {
+            user: 'alice',
+            model: 'fake-model',
+            requests: 1,
+            promptTokens: 7,
+            completionTokens: 4,
+            estimatedTokens: 0,
+          },
+        ],
+      );
+      const tokens = await admin(['tokens', 'list', 'alice', '--json'], adminUrl);
+      assert.equal(tokens.code, 0);
+      assert.equal((JSON.parse(tokens.stdout) as { device: string }[])[0]?.device, 'laptop');
+    });
+
+    test('over the daily quota, chat.send gets quota_exceeded and the model is not called', async () => {
+      const set = await admin(['quota', 'set', 'alice', '--tokens-per-day', '10'], adminUrl);
+      assert.equal(set.code, 0, set.stderr);
+      const calls = fake.requests.length;
+      // Every gateway learns of the quota from the change notice.
+      for (const gateway of gateways) {
+        const client = await TestClient.open(gateway.url, token);
+        let refusal: Awaited<ReturnType<typeof client.next>> | undefined;
+        await until(async () => {
+          const id = `q-${Math.random()}`;
+          fake.enqueue({ type: 'answer', pieces: ['x'], usage: { prompt_tokens: 1, completion_tokens: 1 } });
+          client.send(chatSend(id, 'again'));
+          const frame = await client.next(
+            (candidate) =>
+              'id' in candidate &&
+              candidate.id === id &&
+              candidate.type !== 'chat.accepted' &&
+              (candidate.type === 'chat.error' || candidate.type === 'chat.done'),
+          );
+          if (frame.type === 'chat.error') refusal = frame;
+          return refusal !== undefined;
+        });
+        assert.equal(refusal?.type === 'chat.error' && refusal.code, 'quota_exceeded');
+        assert.match(
+          refusal?.type === 'chat.error' ? refusal.message : '',
+          /of 10 tokens today; it resets at 00:00 UTC/,
+        );
+        client.close();
+      }
+      // Only the gateway the quota was set on is sure to refuse the first time; a second may have let one through.
+      assert.ok(fake.requests.length - calls <= gateways.length - 1);
+      const removed = await admin(['quota', 'set', 'alice', '--tokens-per-day', 'none'], adminUrl);
+      assert.equal(removed.code, 0, removed.stderr);
+    });
+
+    test('revoking the token closes its open sockets with 4401 on every gateway, within 5 s', async () => {
+      const clients = await Promise.all(gateways.map((gateway) => TestClient.open(gateway.url, token)));
+      const started = Date.now();
+      const revoked = await admin(['tokens', 'revoke', 'alice', '--device', 'laptop'], adminUrl);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      for (const client of clients) {
+        const closed = await client.closed;
+        assert.equal(closed.code, CloseCode.unauthorized);
+      }
+      assert.ok(Date.now() - started < 5_000, `closed after ${Date.now() - started} ms`);
+      await assert.rejects(TestClient.open(gateways.at(-1)!.url, token), /socket closed|timed out/);
+    });
+
+    test('disabling a user closes their sockets; AUTH_TOKENS users keep working and cannot be changed', async () => {
+      assert.equal((await admin(['users', 'add', 'carol'], adminUrl)).code, 0);
+      const created = await admin(['tokens', 'create', 'carol', '--device', 'work chrome'], adminUrl);
+      const carolToken = created.stdout.split('\n').at(-1)!;
+      const carol = await TestClient.open(gateways.at(-1)!.url, carolToken);
+      assert.equal((await admin(['users', 'disable', 'carol'], adminUrl)).code, 0);
+      assert.equal((await carol.closed).code, CloseCode.unauthorized);
+
+      const bob = await TestClient.open(gateways.at(-1)!.url, 'bob-token-from-env');
+      assert.equal(bob.frames[0]?.type === 'welcome' && bob.frames[0].user, 'bob');
+      bob.close();
+      const refused = await admin(['users', 'disable', 'bob'], adminUrl);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /^admin: refused \(409\): user "bob" is defined by AUTH_TOKENS/);
+    });
+
+    test('bad input and refused requests exit non-zero with a one-line reason', async () => {
+      const cases: [string[], number, RegExp, string?][] = [
+        [['tokens', 'create', 'alice'], 2, /needs --device DEVICE/],
+        [['users', 'frobnicate'], 2, /unknown command/],
+        [['quota', 'set', 'alice', '--tokens-per-day', '-3'], 2, /--tokens-per-day|argument/],
+        [['usage', '--days', 'x'], 2, /--days must be a whole number/],
+        [['users', 'disable', 'nobody'], 1, /refused \(404\): no user "nobody"/],
+        [['users', 'add', 'alice'], 1, /refused \(409\): user "alice" exists already/],
+        [['users', 'add', 'bad name!'], 1, /refused \(400\)/],
+        [['users', 'list'], 1, /refused \(401\)/, 'not-the-admin-token'],
+      ];
+      for (const [args, code, reason, adminToken] of cases) {
+        const result = await admin(args, adminUrl, adminToken);
+        assert.equal(result.code, code, `${args.join(' ')}: ${result.stderr}`);
+        assert.equal(result.stderr.split('\n').length, 1, result.stderr);
+        assert.match(result.stderr, reason);
+      }
+      const unreachable = await adminCli(['users', 'list'], {
+        CHROME_PLUS_URL: 'http://127.0.0.1:9',
+        ADMIN_TOKEN,
+      });
+      assert.equal(unreachable.code, 1);
+      assert.match(unreachable.stderr.trim(), /^admin: cannot reach the gateway at http:\/\/127\.0\.0\.1:9/);
+    });
+  });
+}
+
+scenario('PostgreSQL');
+scenario('PGlite');
+
+test('separate roles without DATABASE_URL refuse to start, saying why', async () => {
+  const result = await new Promise<CommandResult>((resolve) => {
+    const env: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'silent' };
+    delete env.DATABASE_URL;
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'server/src/main.ts', 'worker'],
+      { cwd: repoRoot, env, timeout: 30_000 },
+      (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
+    );
+  });
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /PGlite.*admits one process; this is a separate worker\. Set DATABASE_URL/);
+});
