@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check and test of Chrome Plus: installs what they need first (dependencies, Redis, Chromium,
-# docker-compose for validating the compose file), then lint, type-check, build, unit/integration and browser tests.
+# docker-compose for validating the compose file; waits for PostgreSQL), then lint, type-check, build, unit/integration and browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 node --import tsx scripts/ensure-redis.ts
+echo "== PostgreSQL (the accounts tests' database server)" >&2
+node --import tsx scripts/ensure-postgres.ts
 
 # Lint and type-check side by side: neither writes what the other reads.
 echo "== lint and type-check" >&2

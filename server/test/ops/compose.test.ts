@@ -100,10 +100,18 @@ test('compose: durable Redis, health-gated roles, scalable workers, every variab
   );
   assert.ok(dataVolume, 'redis keeps /data on the named volume redis-data');
   assert.ok(config.volumes && 'redis-data' in config.volumes);
+  const { postgres } = config.services;
+  assert.ok(postgres?.healthcheck?.test, 'postgres has a healthcheck');
+  assert.ok(config.volumes && 'postgres-data' in config.volumes, 'postgres keeps its data on a named volume');
 
   for (const [name, service] of Object.entries({ gateway, worker })) {
     const dependsOn = service.depends_on as Record<string, { condition?: string }>;
     assert.equal(dependsOn.redis?.condition, 'service_healthy', `${name} waits for a healthy Redis`);
+    assert.equal(dependsOn.postgres?.condition, 'service_healthy', `${name} waits for a healthy PostgreSQL`);
+    assert.match(
+      String(service.environment?.DATABASE_URL),
+      /^postgres:\/\/chromeplus:[^@]+@postgres:5432\/chromeplus$/,
+    );
     const variables = Object.keys(service.environment ?? {});
     const missing = configVariables().filter((variable) => !variables.includes(variable));
     assert.deepEqual(missing, [], `${name} is not given ${missing.join(', ')}`);
