@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// Runs node's test runner (through tsx) on every *.test.ts of the workspace, or on the files/folders given.
+// Runs node's test runner (through tsx) on every *.test.ts and *.e2e.ts of the workspace, or on the files/folders
+// given.
 // --unit: only the unit tests, the fast inner loop: the *.test.ts under a package's src/ that start no child
 // process (no `node:child_process` import): no roles, no CLI, no build, no Chromium. Redis may be used.
 // They run in a few processes (--shards, default 8), each importing its share of the files, not a process per file:
 // starting tsx for each of 36 small files cost more than the tests themselves.
-// --concurrency N: test files run at once (default 2: most files are CPU-bound on a 2-core machine).
+// Without --unit, the unit files run so in two processes beside node's runner, which takes every other file in a
+// process of its own, --concurrency at once (default 3: the browser and process tests wait on timers and on
+// Chromium as much as they compute), the longest first (browser, then reliability, then ops tests), so that the
+// short ones fill the gaps instead of a long one starting last.
+// --suffix S: only files ending in S (e.g. .e2e.ts).
 // Roles started by the tests run from the bundle server/dist when it is newer than every source it is built from
 // (`npm run build -w server`; `npm test` builds first), else from the sources through tsx: see serverEntry() in
 // testkit/src/roles.ts.
@@ -36,16 +41,17 @@ function option(args, name) {
 const args = process.argv.slice(2);
 const unitIndex = args.indexOf('--unit');
 const unit = unitIndex >= 0 && args.splice(unitIndex, 1).length > 0;
-const suffix = option(args, '--suffix') ?? '.test.ts';
-const concurrency = option(args, '--concurrency') ?? '2';
+const suffixes = (option(args, '--suffix') ?? '.test.ts,.e2e.ts').split(',');
+const concurrency = option(args, '--concurrency') ?? '3';
+const shards = Number(option(args, '--shards') ?? 8);
 const roots = args.length > 0 ? args : ['protocol', 'client', 'testkit', 'server', 'extension'];
-let files = roots.flatMap((root) => collect(root, suffix, []));
+let files = [...new Set(roots.flatMap((root) => suffixes.flatMap((suffix) => collect(root, suffix, []))))];
 /** A unit test: under a package's src/, starting no process. */
 const isUnit = (file) =>
   file.split(sep).includes('src') && !/from 'node:child_process'/.test(readFileSync(file, 'utf8'));
 if (unit) files = files.filter(isUnit);
 if (files.length === 0) {
-  console.error(`no ${suffix} files under ${roots.join(', ')}`);
+  console.error(`no ${suffixes.join(' or ')} files under ${roots.join(', ')}`);
   process.exit(1);
 }
 // Roles that tests start have no accounts database unless the test gives them one in their env: PGlite admits one
@@ -57,10 +63,17 @@ if (process.env.CHROME_PLUS_SERVER_ENTRY === undefined) {
   else if (!unit)
     console.error(`${bundle} is missing or older than its sources: roles run through tsx (slower)`);
 }
-if (unit) process.exit(await runInShards(files, Number(option(args, '--shards') ?? 8)));
+if (unit) process.exit(await runInShards(files, shards));
 // The unit files in two shared processes, beside node's runner for the rest (a process per file).
 const quick = files.filter(isUnit);
-const rest = files.filter((file) => !quick.includes(file));
+const longestFirst = [/\.e2e\.ts$/, /reliability/, /ops/];
+const rank = (file) => {
+  const index = longestFirst.findIndex((pattern) => pattern.test(file));
+  return index < 0 ? longestFirst.length : index;
+};
+const rest = files
+  .filter((file) => !quick.includes(file))
+  .sort((a, b) => rank(a) - rank(b) || statSync(b).size - statSync(a).size);
 const codes = await Promise.all([
   quick.length > 0 ? runInShards(quick, 2) : 0,
   rest.length > 0 ? runFiles(rest) : 0,

@@ -33,9 +33,5 @@ npx tsc -b
 wait "$lint"
 echo "== build" >&2
 npm run build --silent
-echo "== unit and integration tests" >&2
+echo "== unit, integration and browser (Chromium) tests" >&2
 node scripts/run-tests.mjs
-if compgen -G "extension/e2e/*.e2e.ts" >/dev/null; then
-  echo "== browser tests (Chromium)" >&2
-  node scripts/run-tests.mjs --suffix .e2e.ts extension/e2e
-fi

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { WebSocket } from 'ws';
 import { ScriptedGateway, waitUntil } from '../test/scripted-gateway.ts';
 import { openWsSocket } from '../test/ws-socket.ts';
 import { Connection, type ConnectionOptions, type ConnectionState } from './connection.ts';
@@ -62,8 +63,9 @@ test('a refused token (4401) stops the client from retrying', async (t) => {
   const { connection } = connect(gateway.url, { token: 'wrong' });
   t.after(() => connection.stop());
   await waitUntil(() => connection.state === 'unauthorized', 3_000, 'unauthorized');
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.equal(gateway.sockets.length, 1, 'no second attempt with the same token');
+  // Every reconnect is scheduled with a retryAt (see the test of growing delays); a refusal schedules none.
+  assert.equal(connection.currentStatus.retryAt, undefined, 'no second attempt with the same token');
+  assert.equal(gateway.sockets.length, 1);
   // A new token is worth a try.
   gateway.options.refuseToken = false;
   connection.configure({ url: gateway.url, token: 'right' });
@@ -121,8 +123,13 @@ test('stop closes the socket and nothing reconnects', async (t) => {
   const { connection } = connect(gateway.url);
   await waitUntil(() => connection.state === 'connected');
   connection.stop();
-  await new Promise((resolve) => setTimeout(resolve, 150));
   assert.equal(connection.state, 'stopped');
+  assert.equal(connection.currentStatus.retryAt, undefined, 'no reconnect is scheduled');
+  await waitUntil(
+    () => gateway.sockets[0]?.socket.readyState === WebSocket.CLOSED,
+    3_000,
+    'the server to see the socket close',
+  );
   assert.equal(gateway.sockets.length, 1);
   assert.equal(connection.send({ type: 'models.list' }), false);
 });

@@ -1,8 +1,17 @@
 // The gateway at its edges: hello and tokens, origins, bad/oversized/binary frames, floods, limits, expiry.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { cleanupPrefix, type FakeOpenAI, sleep, startFakeOpenAI, testPrefix } from '@chrome-plus/testkit';
+import {
+  cleanupPrefix,
+  type FakeOpenAI,
+  REDIS_URL,
+  startFakeOpenAI,
+  testPrefix,
+  until,
+} from '@chrome-plus/testkit';
+import { Redis } from 'ioredis';
 import { chromePlusExtensionOrigin } from '../src/gateway/origin.ts';
+import { createKeys, requestKey } from '../src/generations/keys.ts';
 import { answerOf, chatSend, startTestApp, TestClient, testEnv } from './harness.ts';
 
 describe('gateway edges', () => {
@@ -141,7 +150,11 @@ describe('gateway edges', () => {
     const client = await TestClient.open(app.url, 'alice-token-1');
     client.send(chatSend('expiring', 'short'));
     await client.untilEnd('expiring');
-    await sleep(1_300);
+    // RETENTION_MS is 1 s: the log is Redis's to expire.
+    const redis = new Redis(REDIS_URL);
+    const log = createKeys(prefix).log(requestKey('alice', 'expiring'));
+    await until(async () => (await redis.exists(log)) === 0, { what: 'the log to expire', timeoutMs: 5_000 });
+    redis.disconnect();
     client.send({ type: 'chat.resume', id: 'expiring', after: 0 });
     const error = await client.next((frame) => frame.type === 'chat.error');
     assert.ok(error.type === 'chat.error');

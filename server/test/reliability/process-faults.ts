@@ -37,10 +37,14 @@ async function killsUnderLoad(role: 'worker' | 'gateway', options: KillOptions):
   const killed = new Set<number>();
   const notes: string[] = [];
   try {
-    for (let index = 0; index < options.gateways; index++)
-      await stage.fleet.start('gateway', `gateway-${index}`);
-    for (let index = 0; index < options.workers; index++)
-      await stage.fleet.start('worker', `worker-${index}`);
+    await Promise.all([
+      ...Array.from({ length: options.gateways }, (_, index) =>
+        stage.fleet.start('gateway', `gateway-${index}`),
+      ),
+      ...Array.from({ length: options.workers }, (_, index) =>
+        stage.fleet.start('worker', `worker-${index}`),
+      ),
+    ]);
     const urls = () => stage.fleet.alive('gateway').map((gateway) => gateway.url);
     const clients = await openClients(stage, options.clients, urls);
     const expected = tokensAnswer(options.tokens);
@@ -122,9 +126,12 @@ export async function redisRestarts(options: RedisRestartOptions): Promise<Scena
   const killed = new Set<number>();
   const notes: string[] = [];
   try {
-    const gateway = await stage.fleet.start('gateway');
-    for (let index = 0; index < options.workers; index++)
-      await stage.fleet.start('worker', `worker-${index}`);
+    const [gateway] = await Promise.all([
+      stage.fleet.start('gateway'),
+      ...Array.from({ length: options.workers }, (_, index) =>
+        stage.fleet.start('worker', `worker-${index}`),
+      ),
+    ]);
     const clients = await openClients(stage, options.clients, () => [gateway.url]);
     const expected = tokensAnswer(options.tokens);
     const answerMs = options.tokens * options.tokenIntervalMs;
