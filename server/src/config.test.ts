@@ -13,6 +13,7 @@ test('defaults: loopback, port 8787, local Redis, the demo model alone', () => {
   );
   assert.equal(config.defaultModel, 'demo');
   assert.equal(config.tokens.size, 0);
+  assert.equal(config.helloTimeoutMs, 5_000, "the protocol's hello timeout");
 });
 
 test('each bad value stops start-up with a message naming its variable', () => {
@@ -27,6 +28,7 @@ test('each bad value stops start-up with a message naming its variable', () => {
     [{ AUTH_TOKENS: 'a:same-token,b:same-token' }, /used twice/],
     [{ OPENAI_BASE_URL: 'ftp://x' }, /^OPENAI_BASE_URL /],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL /],
+    [{ HELLO_TIMEOUT_MS: '10' }, /^HELLO_TIMEOUT_MS /],
     [{ WORKER_CONCURRENCY: '0' }, /^WORKER_CONCURRENCY /],
     [{ DEFAULT_MODEL: 'nope' }, /^DEFAULT_MODEL /],
     [{ KEY_PREFIX: 'has space' }, /^KEY_PREFIX /],

@@ -2,6 +2,7 @@
 // Over 250 lines on purpose: every variable with its default and bounds in one place, from which the Config type is
 // inferred; splitting it would split the one list an operator reads.
 import { isIP } from 'node:net';
+import { HELLO_TIMEOUT_MS } from '@chrome-plus/protocol';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -254,6 +255,8 @@ export function loadConfig(env: Env = process.env) {
       maxDelayMs: integer(env, 'PROVIDER_RETRY_MAX_MS', 20_000, 1, 600_000),
     },
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 25_000, 100, 600_000),
+    /** A socket that has not said hello this long after it opened is closed with 4408 (the protocol's 5 s). */
+    helloTimeoutMs: integer(env, 'HELLO_TIMEOUT_MS', HELLO_TIMEOUT_MS, 100, 600_000),
     /** How long a socket that stopped reading may hold back its answers before it is closed with 1013. */
     slowReaderCloseMs: integer(env, 'SLOW_READER_CLOSE_MS', 30_000, 100, 600_000),
     /** How long a finished request's log stays readable. */

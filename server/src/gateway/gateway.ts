@@ -29,6 +29,7 @@ export interface GatewayOptions {
     | 'allowedOrigins'
     | 'defaultModel'
     | 'heartbeatMs'
+    | 'helloTimeoutMs'
     | 'slowReaderCloseMs'
     | 'limits'
     | 'timeouts'
@@ -128,6 +129,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     defaultModel: config.defaultModel,
     logger,
     heartbeatMs: config.heartbeatMs,
+    helloTimeoutMs: config.helloTimeoutMs,
     limits: config.limits,
     attachmentLimits: options.attachmentLimits,
     loginThrottle: options.loginThrottle,

@@ -1,6 +1,6 @@
 // One client socket's life: the hello, then each frame validated and dispatched to the chat operations. The parts
 // live beside it: frame-intake (budget, backpressure, order), handshake, chat-operations, session-watches.
-import { CloseCode, type ErrorCode, HELLO_TIMEOUT_MS, parseClientFrame } from '@chrome-plus/protocol';
+import { CloseCode, type ErrorCode, parseClientFrame } from '@chrome-plus/protocol';
 import type { Queue } from 'bullmq';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config.ts';
@@ -28,6 +28,7 @@ export interface SessionContext {
   defaultModel: string;
   logger: Logger;
   heartbeatMs: number;
+  helloTimeoutMs: number;
   limits: Config['limits'];
   attachmentLimits: AttachmentLimits;
   loginThrottle: LoginThrottle;
@@ -76,7 +77,7 @@ export function startSession(socket: WebSocket, context: SessionContext, address
 
   let helloTimer: NodeJS.Timeout | undefined = setTimeout(() => {
     if (user === undefined) socket.close(CloseCode.helloTimeout, 'no hello in time');
-  }, HELLO_TIMEOUT_MS);
+  }, context.helloTimeoutMs);
 
   async function handle(text: string): Promise<void> {
     const parsed = parseClientFrame(text);

@@ -19,6 +19,8 @@ export interface LimitsOptions {
   anonymousConnections: number;
   /** Sockets per user per gateway (MAX_SOCKETS_PER_USER), when the gateway has that setting. */
   socketsPerUser?: number;
+  /** HELLO_TIMEOUT_MS of the gateways (default: theirs, the protocol's 5 s). */
+  helloTimeoutMs?: number;
 }
 
 export interface LimitsResult {
@@ -71,14 +73,17 @@ export async function limits(options: LimitsOptions): Promise<LimitsResult> {
       MAX_CONCURRENT_GENERATIONS: String(options.concurrentLimit),
       MAX_FRAMES_PER_SECOND: '50',
       ...(options.socketsPerUser !== undefined && { MAX_SOCKETS_PER_USER: String(options.socketsPerUser) }),
+      ...(options.helloTimeoutMs !== undefined && { HELLO_TIMEOUT_MS: String(options.helloTimeoutMs) }),
     },
   });
   const flooder = stage.users[0]!;
   const other = stage.users[1]!;
   try {
-    const gatewayA = await stage.fleet.start('gateway', 'gateway-a');
-    const gatewayB = await stage.fleet.start('gateway', 'gateway-b');
-    await stage.fleet.start('worker');
+    const [gatewayA, gatewayB] = await Promise.all([
+      stage.fleet.start('gateway', 'gateway-a'),
+      stage.fleet.start('gateway', 'gateway-b'),
+      stage.fleet.start('worker'),
+    ]);
     const otherClient = new ChatClient({
       urls: () => [gatewayA.url],
       token: other.token,
