@@ -7,7 +7,7 @@ import { seedFromEnvironment } from './random.ts';
 
 test('fuzzed frames never crash the gateway, get clear answers, and leave a healthy client unaffected', async (t) => {
   const seed = seedFromEnvironment();
-  const result = await fuzzGateway({ seed, craftedFrames: 1_200, maxMs: 40_000, lanes: 4 });
+  const result = await fuzzGateway({ seed, craftedFrames: 600, maxMs: 40_000, lanes: 4 });
   const replay = `(RELIABILITY_SEED=${seed})`;
   t.diagnostic(
     `${result.framesTried} frames (${result.framesTried - result.floodFrames} crafted) in ${result.durationMs} ms ${replay}; close codes ${JSON.stringify(result.closeCodes)}; ` +
@@ -15,7 +15,7 @@ test('fuzzed frames never crash the gateway, get clear answers, and leave a heal
       `${Math.round(result.rssPeakKiB / 1024)} MiB; healthy client: slowest ping ${result.healthy.slowestPingMs} ms, ` +
       `slowest chat ${result.healthy.slowestChatMs} ms`,
   );
-  assert.ok(result.framesTried >= 1_000, `only ${result.framesTried} frames were tried ${replay}`);
+  assert.ok(result.framesTried >= 500, `only ${result.framesTried} frames were tried ${replay}`);
   assert.equal(result.crashes, 0, `a process died ${replay}:\n${result.gatewayLog.slice(-3000)}`);
   assert.deepEqual(result.violations, [], `the gateway sent frames that break the protocol ${replay}`);
   assert.equal(result.unanswered, 0, `a fuzzed socket stopped being answered ${replay}`);
