@@ -54,9 +54,6 @@ if (files.length === 0) {
   console.error(`no ${suffixes.join(' or ')} files under ${roots.join(', ')}`);
   process.exit(1);
 }
-// Roles that tests start have no accounts database unless the test gives them one in their env: PGlite admits one
-// process, most tests start several, and a developer's own DATABASE_URL is no place for test data.
-process.env.DATABASE_URL = 'none';
 if (process.env.CHROME_PLUS_SERVER_ENTRY === undefined) {
   const bundle = 'server/dist/main.js';
   if (bundleIsFresh(bundle)) process.env.CHROME_PLUS_SERVER_ENTRY = bundle;

@@ -64,6 +64,9 @@ export function launchRole(
     args,
     env: {
       ...process.env,
+      // No accounts database unless `env` names one: PGlite admits one process, scenarios start several, and the
+      // developer's own DATABASE_URL is no place for test data.
+      DATABASE_URL: 'none',
       ...env,
       ...(probe === undefined && { LOG_LEVEL: options.logLevel ?? 'info' }),
       ...(options.logLevel !== undefined && { LOG_LEVEL: options.logLevel }),
