@@ -2,6 +2,7 @@
 // secrets in logs and frames, and how long a token check takes for a near-miss against a far-off guess.
 import { performance } from 'node:perf_hooks';
 import type { ServerFrame } from '@chrome-plus/protocol';
+import { fakeBehaviours } from '@chrome-plus/testkit';
 import { createAuthenticator } from '../../src/gateway/auth.ts';
 import { answerOf, chatSend, TestClient } from '../harness.ts';
 import { RawWebSocket } from './raw-socket.ts';
@@ -58,9 +59,11 @@ export async function securityChecks(): Promise<{ checks: Check[]; leaks: string
   const ben = stage.users[1]!;
   const frames: ServerFrame[] = [];
   try {
-    const gatewayOne = await stage.fleet.start('gateway', 'gateway-1');
-    const gatewayTwo = await stage.fleet.start('gateway', 'gateway-2');
-    await stage.fleet.start('worker');
+    const [gatewayOne, gatewayTwo] = await Promise.all([
+      stage.fleet.start('gateway', 'gateway-1'),
+      stage.fleet.start('gateway', 'gateway-2'),
+      stage.fleet.start('worker'),
+    ]);
 
     check(
       checks,
@@ -223,6 +226,22 @@ export async function securityChecks(): Promise<{ checks: Check[]; leaks: string
     elsewhere.close();
     const metrics = await fetch(`http://127.0.0.1:${gatewayOne.port}/metrics`);
     check(checks, '/metrics with tokens set and no METRICS_TOKEN', '403', String(metrics.status));
+
+    // A provider that refuses the key and quotes it in its error body (as a careless one might): the key must
+    // not travel on in the frame, nor in the debug logs scanned below.
+    stage.fake.enqueue(fakeBehaviours.unauthorized());
+    annClient.send(chatSend('quoted-key', 'hello'));
+    const refused = (await annClient.untilEnd('quoted-key')).at(-1);
+    check(
+      checks,
+      'the model API refuses the key and quotes it back',
+      'chat.error provider_error, the key used',
+      `${refused?.type} ${refused?.type === 'chat.error' ? refused.code : ''}${
+        stage.fake.requests.at(-1)?.headers.authorization === `Bearer ${stage.secrets[0]}`
+          ? ', the key used'
+          : ''
+      }`,
+    );
 
     frames.push(...benClient.frames, ...annClient.frames);
     benClient.close();
