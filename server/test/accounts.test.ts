@@ -98,7 +98,8 @@ function scenario(engine: 'PostgreSQL' | 'PGlite') {
         ]);
         gateways = processes.slice(0, 2);
       } else {
-        processes = [await startRole('all', env)];
+        // A fresh PGlite data directory runs initdb in WebAssembly first: seconds of CPU, more on a busy machine.
+        processes = [await startRole('all', env, { timeoutMs: 90_000 })];
         gateways = processes;
       }
       adminUrl = gateways[0]!.httpUrl;
