@@ -5,7 +5,10 @@ import { Queue } from 'bullmq';
 import { type AccountDirectory, startAccountDirectory } from './accounts/account-directory.ts';
 import { type AccountStore, createAccountStore } from './accounts/account-store.ts';
 import { createAdminRoutes } from './accounts/admin-routes.ts';
+import { createAccountsUnavailableRoute } from './accounts/client-request.ts';
+import { createMyUsageRoute } from './accounts/my-usage-route.ts';
 import { createQuotaCheck } from './accounts/quota.ts';
+import { createSignInRoute } from './accounts/sign-in-route.ts';
 import { createSocketRevocation } from './accounts/socket-revocation.ts';
 import { createUsageRecorder } from './accounts/usage-recorder.ts';
 import type { Config } from './config.ts';
@@ -193,7 +196,9 @@ export async function startApp(options: AppOptions): Promise<App> {
   if (role === 'gateway' || role === 'all') {
     // One count of failed sign-ins per address, for sockets, uploads and the admin API alike.
     const loginThrottle = createLoginThrottle({ maxFailures: config.limits.loginFailures });
-    let adminRoutes: ReturnType<typeof createAdminRoutes> | undefined;
+    const isOriginAllowed = createOriginCheck(config.allowedOrigins);
+    // The admin API, and the extension's sign-in and own-usage routes: only with a database.
+    const accountRoutes: ((request: IncomingMessage, response: ServerResponse) => Promise<boolean>)[] = [];
     if (accounts !== undefined) {
       const accountsSubscriber = createRedis(config.redisUrl, 'cp-gateway-accounts');
       connections.push(accountsSubscriber);
@@ -207,19 +212,28 @@ export async function startApp(options: AppOptions): Promise<App> {
         refreshMs: config.accountsRefreshMs,
         logger,
       });
-      adminRoutes = createAdminRoutes({
+      const routeOptions = {
         store: accounts,
         directory,
         loginThrottle,
         trustProxy: config.trustProxy,
         logger,
-      });
+      };
+      accountRoutes.push(
+        createAdminRoutes(routeOptions),
+        createSignInRoute({ ...routeOptions, isOriginAllowed }),
+        createMyUsageRoute({ ...routeOptions, isOriginAllowed }),
+      );
+    } else {
+      accountRoutes.push(
+        createAccountsUnavailableRoute({ isOriginAllowed, loginThrottle, trustProxy: config.trustProxy }),
+      );
     }
     const authenticate = directory?.authenticate ?? createAuthenticator(config.tokens);
     const uploads = createUploadRoute({
       store: files,
       authenticate,
-      isOriginAllowed: createOriginCheck(config.allowedOrigins),
+      isOriginAllowed,
       loginThrottle,
       trustProxy: config.trustProxy,
       maxUploadBytes: config.limits.maxUploadBytes,
@@ -245,7 +259,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       }),
       routes: async (request, response) => {
         if (await uploads(request, response)) return true;
-        if (adminRoutes !== undefined && (await adminRoutes(request, response))) return true;
+        for (const route of accountRoutes) if (await route(request, response)) return true;
         if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') return false;
         await serveMetrics(request, response);
         return true;

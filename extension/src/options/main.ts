@@ -1,5 +1,5 @@
-// Options page: server, token, default model, system prompt, saved prompts, page budget and page access,
-// with a connection test that names the problem.
+// Options page: server, token (pasted, or minted by signing in with a password), the user's usage today, default
+// model, system prompt, saved prompts, page budget and page access, with a connection test that names the problem.
 
 import { type ConnectionTestResult, socketOpener, testConnection } from '@chrome-plus/client';
 import { allSitesPermission } from '../page/current-page.ts';
@@ -15,6 +15,7 @@ import {
   saveSettings,
   sendsTokenInClear,
 } from '../shared/settings.ts';
+import { setUpAccountSection } from './account-section.ts';
 
 const form = required<HTMLFormElement>('.options-form');
 const serverUrl = required<HTMLInputElement>('[data-testid="server-url"]');
@@ -28,6 +29,12 @@ const pageBudget = required<HTMLInputElement>('[data-testid="page-budget"]');
 const pageAccess = required<HTMLInputElement>('[data-testid="page-access"]');
 const insecureWarning = required<HTMLElement>('[data-testid="insecure-server-warning"]');
 const openSocket = socketOpener(WebSocket);
+const account = setUpAccountSection({
+  readServerUrl: () => readForm()?.serverUrl,
+  token,
+  say: (kind, text) => say(kind, text),
+  cannotConnect: (url) => t('testCannotConnect', [url]),
+});
 
 /** Shown while the address and token as typed would send the token unencrypted to another computer. */
 function showInsecureWarning(): void {
@@ -150,6 +157,7 @@ async function runTest(): Promise<void> {
         outcome.models.map((info) => info.id),
         settings.defaultModel,
       );
+      void account.refreshUsage(settings.serverUrl, settings.token);
     }
     say(outcome.ok ? 'ok' : 'error', describe(outcome, settings.serverUrl));
   } finally {
@@ -190,9 +198,13 @@ async function main(): Promise<void> {
     if (!next) return;
     serverUrl.value = next.serverUrl;
     pageBudget.value = String(next.pageBudget);
-    void saveSettings(next).then(() => say('ok', t('optionsSaved')));
+    void saveSettings(next).then(() => {
+      say('ok', t('optionsSaved'));
+      void account.refreshUsage(next.serverUrl, next.token);
+    });
   });
   testButton.addEventListener('click', () => void runTest());
+  void account.refreshUsage(settings.serverUrl, settings.token);
   // Fill the model list straight away when the saved server answers.
   void testConnection({ url: settings.serverUrl, token: settings.token, openSocket }).then((outcome) => {
     if (outcome.ok)

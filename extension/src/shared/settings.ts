@@ -77,14 +77,19 @@ export function sendsTokenInClear(serverUrl: string, token: string): boolean {
   return parsed.protocol === 'ws:' && !isLocalHost(parsed.hostname);
 }
 
-/** The gateway's upload endpoint for a socket URL: same host, ws→http, wss→https, path /v1/files. */
-export function filesUrl(serverUrl: string): string {
+/** An HTTP endpoint of the gateway of a socket URL: same host, ws→http, wss→https, the given path. */
+export function gatewayHttpUrl(serverUrl: string, path: string): string {
   const url = new URL(serverUrl);
   url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
-  url.pathname = FILES_PATH;
+  url.pathname = path;
   url.search = '';
   url.hash = '';
   return url.toString();
+}
+
+/** The gateway's upload endpoint for a socket URL: same host, ws→http, wss→https, path /v1/files. */
+export function filesUrl(serverUrl: string): string {
+  return gatewayHttpUrl(serverUrl, FILES_PATH);
 }
 
 export function clampPageBudget(value: number): number {

@@ -22,6 +22,8 @@ export interface UserView {
   name: string;
   role: Role;
   disabled: boolean;
+  /** Whether they may sign in from the extension with a password. */
+  hasPassword: boolean;
   tokensPerDay: number | null;
   createdAt: string;
   lastSeenAt: string | null;
@@ -93,6 +95,7 @@ export function createAccountStore(db: Kysely<Tables>) {
         name: row.name,
         role: row.role,
         disabled: row.disabled,
+        hasPassword: row.password_hash !== null,
         tokensPerDay: row.tokens_per_day === null ? null : Number(row.tokens_per_day),
         createdAt: iso(row.created_at)!,
         lastSeenAt: iso(row.last_seen_at),
@@ -129,6 +132,57 @@ export function createAccountStore(db: Kysely<Tables>) {
         .where('name', '=', name)
         .executeTakeFirst();
       if (result.numUpdatedRows === 0n) throw new AccountError('not_found', `no user "${name}"`);
+    },
+
+    /** Sets (or, with null, removes) a user's password hash (password.ts). */
+    async setPassword(name: string, passwordHash: string | null): Promise<void> {
+      const result = await db
+        .updateTable('users')
+        .set({ password_hash: passwordHash })
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) throw new AccountError('not_found', `no user "${name}"`);
+    },
+
+    /** What a sign-in with a password needs to know of a user; undefined when there is no such user. */
+    async passwordOf(name: string): Promise<{ passwordHash: string | null; disabled: boolean } | undefined> {
+      const row = await db
+        .selectFrom('users')
+        .select(['password_hash', 'disabled'])
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return row === undefined ? undefined : { passwordHash: row.password_hash, disabled: row.disabled };
+    },
+
+    /**
+     * Mints a token for the device, revoking the live one of the same name first (the same browser signing in again):
+     * both in one transaction. Returns the token: the only time it is ever readable.
+     */
+    async replaceToken(name: string, device: string): Promise<string> {
+      if (!DEVICE_NAME.test(device))
+        throw new AccountError('bad_request', 'a device name is 1-64 letters, digits, spaces, . _ @ -');
+      const id = await userId(name);
+      const token = newDeviceToken();
+      try {
+        await db.transaction().execute(async (transaction) => {
+          await transaction
+            .updateTable('device_tokens')
+            .set({ revoked_at: new Date() })
+            .where('user_id', '=', id)
+            .where('device', '=', device)
+            .where('revoked_at', 'is', null)
+            .execute();
+          await transaction
+            .insertInto('device_tokens')
+            .values({ user_id: id, device, token_hash: tokenHash(token) })
+            .execute();
+        });
+      } catch (error) {
+        if (isUniqueViolation(error))
+          throw new AccountError('conflict', `device "${device}" is signing in twice at once: try again`);
+        throw error;
+      }
+      return token;
     },
 
     /** Mints a token for the device and returns it: the only time it is ever readable. */

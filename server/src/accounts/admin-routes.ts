@@ -7,60 +7,31 @@ import { clientAddress, type LoginThrottle } from '../gateway/login-throttle.ts'
 import type { Logger } from '../logger.ts';
 import type { AccountDirectory } from './account-directory.ts';
 import { AccountError, type AccountStore } from './account-store.ts';
+import { HttpError, parseBody, readJson, sendJson } from './http-json.ts';
+import { hashPassword, passwordProblem } from './password.ts';
 
 export const ADMIN_PATH = '/v1/admin/';
-const MAX_BODY_BYTES = 16 * 1024;
 const DAY_MS = 86_400_000;
 
-const addUserSchema = z.object({ name: z.string(), admin: z.boolean().optional() });
+const addUserSchema = z.object({
+  name: z.string(),
+  admin: z.boolean().optional(),
+  password: z.string().optional(),
+});
 const createTokenSchema = z.object({ device: z.string() });
 const quotaSchema = z.object({ tokensPerDay: z.number().int().positive().max(1e15).nullable() });
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+const passwordSchema = z.object({ password: z.string().nullable() });
 
 const statusOf = { bad_request: 400, not_found: 404, conflict: 409 } as const;
 
-function send(response: ServerResponse, status: number, body: unknown): void {
-  response
-    .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-    .end(JSON.stringify(body));
-}
+const send = (response: ServerResponse, status: number, body: unknown) => sendJson(response, status, body);
+const parse = parseBody;
 
-async function readJson(request: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES)
-      throw new HttpError(413, 'too_large', `a request body has at most ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-  } catch {
-    throw new HttpError(400, 'bad_request', 'the body must be JSON');
-  }
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new HttpError(
-      400,
-      'bad_request',
-      `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  return parsed.data;
+/** The hash of a password given to the API, refused with the reason when it is too short or too long. */
+async function passwordHashOf(password: string): Promise<string> {
+  const problem = passwordProblem(password);
+  if (problem !== undefined) throw new HttpError(400, 'bad_request', problem);
+  return hashPassword(password);
 }
 
 export interface AdminRoutesOptions {
@@ -115,8 +86,12 @@ export function createAdminRoutes(options: AdminRoutesOptions) {
       if (method === 'POST') {
         const body = parse(addUserSchema, await readJson(request));
         changeable(body.name);
-        await store.addUser(body.name, body.admin === true ? 'admin' : 'user');
-        logger.info({ user: body.name, admin: body.admin === true }, 'user added');
+        const passwordHash = body.password === undefined ? undefined : await passwordHashOf(body.password);
+        await store.addUser(body.name, body.admin === true ? 'admin' : 'user', passwordHash);
+        logger.info(
+          { user: body.name, admin: body.admin === true, password: passwordHash !== undefined },
+          'user added',
+        );
         return [201, { name: body.name, role: body.admin === true ? 'admin' : 'user' }];
       }
     } else if ((action === 'disable' || action === 'enable') && parts.length === 3 && method === 'POST') {
@@ -125,6 +100,12 @@ export function createAdminRoutes(options: AdminRoutesOptions) {
       await directory.changed();
       logger.info({ user: name }, `user ${action}d`);
       return [200, { name, disabled: action === 'disable' }];
+    } else if (action === 'password' && parts.length === 3 && method === 'PUT') {
+      changeable(name);
+      const body = parse(passwordSchema, await readJson(request));
+      await store.setPassword(name, body.password === null ? null : await passwordHashOf(body.password));
+      logger.info({ user: name }, body.password === null ? 'password removed' : 'password set');
+      return [200, { name, password: body.password !== null }];
     } else if (action === 'quota' && parts.length === 3 && method === 'PUT') {
       changeable(name);
       const body = parse(quotaSchema, await readJson(request));

@@ -5,7 +5,10 @@ import { parseArgs } from 'node:util';
 export const usage = `usage: npm run admin -- <command>
 
 commands:
-  users add NAME [--admin]                  add a user (--admin: may use this API)
+  users add NAME [--admin] [--password-stdin]
+                                            add a user (--admin: may use this API; --password-stdin: the
+                                            password to sign in from the extension, read from stdin)
+  users password NAME --password-stdin      set or reset their password (read from stdin)
   users list [--json]
   users disable NAME                        closes their sockets within seconds; users enable NAME undoes it
   users enable NAME
@@ -22,6 +25,8 @@ environment:
 export interface AdminIO {
   env: Record<string, string | undefined>;
   fetch: typeof globalThis.fetch;
+  /** All of standard input (a terminal is asked without echo); needed by --password-stdin only. */
+  readStdin?(): Promise<string>;
   out(line: string): void;
   err(line: string): void;
 }
@@ -89,6 +94,7 @@ async function run(argv: string[], io: AdminIO): Promise<void> {
       strict: true,
       options: {
         admin: { type: 'boolean' },
+        'password-stdin': { type: 'boolean' },
         json: { type: 'boolean' },
         device: { type: 'string' },
         'tokens-per-day': { type: 'string' },
@@ -114,7 +120,8 @@ async function run(argv: string[], io: AdminIO): Promise<void> {
   const [group, action, name, ...extra] = positionals;
   const command = `${group}${action === undefined ? '' : ` ${action}`}`;
   const allowed: Record<string, { name: boolean; options: string[] }> = {
-    'users add': { name: true, options: ['admin'] },
+    'users add': { name: true, options: ['admin', 'password-stdin'] },
+    'users password': { name: true, options: ['password-stdin'] },
     'users list': { name: false, options: ['json'] },
     'users disable': { name: true, options: [] },
     'users enable': { name: true, options: [] },
@@ -133,6 +140,18 @@ async function run(argv: string[], io: AdminIO): Promise<void> {
   for (const option of Object.keys(values))
     if (!shape.options.includes(option))
       throw new UsageError(`${isUsage ? 'usage' : command} takes no --${option}`);
+
+  // Read before any request: a password never travels on the command line (ps, shell history).
+  let password: string | undefined;
+  if (command === 'users password' && !values['password-stdin'])
+    throw new UsageError('users password needs --password-stdin (the password is read from stdin)');
+  if (values['password-stdin']) {
+    if (io.readStdin === undefined) throw new UsageError('--password-stdin: no standard input here');
+    // One line, as `echo secret |` or a file gives it: the final line break is not part of it.
+    password = (await io.readStdin()).replace(/\r?\n$/, '');
+    if (password === '') throw new UsageError('--password-stdin: standard input was empty');
+    if (/[\r\n]/.test(password)) throw new UsageError('--password-stdin: the password is one line');
+  }
 
   const token = io.env.ADMIN_TOKEN?.trim();
   if (token === undefined || token === '')
@@ -179,8 +198,18 @@ async function run(argv: string[], io: AdminIO): Promise<void> {
 
   switch (isUsage ? 'usage' : command) {
     case 'users add':
-      await call('POST', 'users', { name, admin: values.admin === true });
-      io.out(`added ${values.admin ? 'admin' : 'user'} ${name}`);
+      await call('POST', 'users', {
+        name,
+        admin: values.admin === true,
+        ...(password !== undefined && { password }),
+      });
+      io.out(
+        `added ${values.admin ? 'admin' : 'user'} ${name}${password === undefined ? '' : ', who may sign in with a password'}`,
+      );
+      return;
+    case 'users password':
+      await call('PUT', `users/${user}/password`, { password });
+      io.out(`set the password of ${name}`);
       return;
     case 'users list': {
       const { users } = (await call('GET', 'users')) as { users: Record<string, unknown>[] };
