@@ -28,7 +28,8 @@ import { type HealthServer, startHealthServer } from './http/health-server.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createProviders } from './providers/registry.ts';
-import { createRedis } from './redis/connect.ts';
+import { createRedis, redisReady, resolvePubSubMode } from './redis/connect.ts';
+import { createEventSubscriber, type EventSubscriber } from './redis/event-subscriber.ts';
 import { type ChatWorker, startChatWorker } from './worker/worker.ts';
 
 export type Role = 'gateway' | 'worker' | 'all';
@@ -67,17 +68,20 @@ export async function startApp(options: AppOptions): Promise<App> {
   const { config, logger, role } = options;
   const metrics = createMetrics({ role });
   let closing = false;
-  const keys = createKeys(config.keyPrefix);
-  const connections = [createRedis(config.redisUrl, `cp-${role}`)];
+  const keys = createKeys(config.keyPrefix, config.deadlineBuckets);
+  const connections = [createRedis(config.redis, `cp-${role}`)];
   const redis = connections[0]!;
   for (const connection of connections)
     connection.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+  // Sharded Pub/Sub (SPUBLISH) where Redis has it; the log and the follower must agree.
+  const pubsub = await resolvePubSubMode(redis, config.redisPubSub, config.redis.mode);
   const log = metrics.instrumentLog(
     createGenerationLog({
       redis,
       keys,
       retentionMs: config.retentionMs,
       recordMs: config.recordMs,
+      pubsub,
       maxLifetimeMs: config.timeouts.queueWaitMs + config.timeouts.totalMs + config.retentionMs + 3_600_000,
     }),
   );
@@ -136,8 +140,8 @@ export async function startApp(options: AppOptions): Promise<App> {
 
   let worker: ChatWorker | undefined;
   if (role === 'worker' || role === 'all') {
-    const connection = createRedis(config.redisUrl, 'cp-worker-bullmq');
-    const subscriber = createRedis(config.redisUrl, 'cp-worker-cancel');
+    const connection = createRedis(config.redis, 'cp-worker-bullmq');
+    const subscriber = createRedis(config.redis, 'cp-worker-cancel');
     connections.push(connection, subscriber);
     worker = await startChatWorker({
       connection,
@@ -179,12 +183,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       port: config.workerPort,
       logger,
       readiness: async () => ({
-        redis:
-          bullmqConnection.status === 'ready' &&
-          (await bullmqConnection.ping().then(
-            () => true,
-            () => false,
-          )),
+        redis: await redisReady(bullmqConnection),
         accepting: !closing,
       }),
       metrics: (response, request) => serveMetrics(request, response),
@@ -192,6 +191,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   }
 
   let gateway: Gateway | undefined;
+  let eventSubscriber: EventSubscriber | undefined;
   let directory: AccountDirectory | undefined;
   if (role === 'gateway' || role === 'all') {
     // One count of failed sign-ins per address, for sockets, uploads and the admin API alike.
@@ -200,7 +200,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     // The admin API, and the extension's sign-in and own-usage routes: only with a database.
     const accountRoutes: ((request: IncomingMessage, response: ServerResponse) => Promise<boolean>)[] = [];
     if (accounts !== undefined) {
-      const accountsSubscriber = createRedis(config.redisUrl, 'cp-gateway-accounts');
+      const accountsSubscriber = createRedis(config.redis, 'cp-gateway-accounts');
       connections.push(accountsSubscriber);
       directory = await startAccountDirectory({
         store: accounts,
@@ -239,8 +239,8 @@ export async function startApp(options: AppOptions): Promise<App> {
       maxUploadBytes: config.limits.maxUploadBytes,
       logger,
     });
-    const subscriber = createRedis(config.redisUrl, 'cp-gateway-events');
-    connections.push(subscriber);
+    eventSubscriber = createEventSubscriber(config.redis, redis, pubsub, 'cp-gateway-events');
+    const subscriber = eventSubscriber;
     gateway = await startGateway({
       config,
       serverName: `${SERVER_NAME} (${hostname()}:${process.pid})`,
@@ -295,6 +295,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       // Kept up while the worker drains, so that probes see "not ready" rather than a refused connection.
       await workerHttp?.close();
       await queue.close();
+      await eventSubscriber?.close();
       await Promise.all(
         connections.map((connection) => connection.quit().catch(() => connection.disconnect())),
       );

@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import { HELLO_TIMEOUT_MS } from '@chrome-plus/protocol';
 import { z } from 'zod';
+import type { PubSubMode, RedisAddress, RedisTarget } from './redis/connect.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -95,6 +96,97 @@ function database(
   return { kind: 'postgres', url: url(env, 'DATABASE_URL', undefined, ['postgres:', 'postgresql:'])! };
 }
 
+/** A list of Redis nodes, `host:port` or `redis[s]://[user:password@]host:port[/db]`, comma-separated. */
+function redisAddresses(env: Env, name: string): { nodes: RedisAddress[]; tls: boolean; db: number } {
+  const raw = read(env, name) ?? '';
+  const nodes: RedisAddress[] = [];
+  let tls = false;
+  let db = 0;
+  for (const [index, entry] of raw.split(',').entries()) {
+    const trimmed = entry.trim();
+    if (trimmed === '') continue;
+    let parsed: URL;
+    try {
+      parsed = new URL(trimmed.includes('://') ? trimmed : `redis://${trimmed}`);
+    } catch {
+      throw new ConfigError(`${name} entry ${index + 1} must be host:port (got "${trimmed}")`);
+    }
+    if (!['redis:', 'rediss:'].includes(parsed.protocol) || parsed.hostname === '' || parsed.port === '') {
+      throw new ConfigError(`${name} entry ${index + 1} must be host:port (got "${trimmed}")`);
+    }
+    if (parsed.protocol === 'rediss:') tls = true;
+    const path = parsed.pathname.replace(/^\/+/, '');
+    if (path !== '') db = Number(path);
+    nodes.push({ host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port) });
+  }
+  if (nodes.length === 0) throw new ConfigError(`${name} must list at least one host:port`);
+  return { nodes, tls, db };
+}
+
+/**
+ * Where Redis is: REDIS_URL (one node, the default), REDIS_SENTINELS + REDIS_SENTINEL_NAME (the master Sentinel
+ * names), or REDIS_CLUSTER_NODES (a Redis Cluster). REDIS_PASSWORD, REDIS_USERNAME and REDIS_TLS apply to the last two.
+ */
+function redisTarget(env: Env, redisUrl: string): RedisTarget {
+  const sentinels = read(env, 'REDIS_SENTINELS');
+  const clusterNodes = read(env, 'REDIS_CLUSTER_NODES');
+  if (sentinels !== undefined && clusterNodes !== undefined) {
+    throw new ConfigError('REDIS_SENTINELS and REDIS_CLUSTER_NODES are both set: choose Sentinel or Cluster');
+  }
+  if (sentinels === undefined && clusterNodes === undefined) {
+    for (const name of ['REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD']) {
+      if (read(env, name) !== undefined) throw new ConfigError(`${name} is set but REDIS_SENTINELS is not`);
+    }
+    return { mode: 'single', url: redisUrl };
+  }
+  const secrets = {
+    ...(read(env, 'REDIS_USERNAME') !== undefined && { username: read(env, 'REDIS_USERNAME')! }),
+    ...(read(env, 'REDIS_PASSWORD') !== undefined && { password: read(env, 'REDIS_PASSWORD')! }),
+  };
+  const dbRaw = read(env, 'REDIS_DB');
+  if (clusterNodes !== undefined) {
+    const { nodes, tls, db } = redisAddresses(env, 'REDIS_CLUSTER_NODES');
+    const clusterOnly = (source: string, index: number) =>
+      new ConfigError(
+        `${source} selects database ${index}, but a Redis Cluster has only database 0: remove it (REDIS_CLUSTER_NODES is set)`,
+      );
+    if (db !== 0) throw clusterOnly('REDIS_CLUSTER_NODES', db);
+    if (dbRaw !== undefined && dbRaw !== '0') throw clusterOnly('REDIS_DB', Number(dbRaw));
+    const urlDb = new URL(redisUrl).pathname.replace(/^\/+/, '');
+    if (read(env, 'REDIS_URL') !== undefined && urlDb !== '' && urlDb !== '0') {
+      throw clusterOnly('REDIS_URL', Number(urlDb));
+    }
+    if (read(env, 'REDIS_SENTINEL_NAME') !== undefined)
+      throw new ConfigError('REDIS_SENTINEL_NAME is set but REDIS_SENTINELS is not');
+    return { mode: 'cluster', nodes, tls: tls || flag(env, 'REDIS_TLS'), ...secrets };
+  }
+  const { nodes, tls } = redisAddresses(env, 'REDIS_SENTINELS');
+  const name = read(env, 'REDIS_SENTINEL_NAME');
+  if (name === undefined) {
+    throw new ConfigError(
+      'REDIS_SENTINEL_NAME must name the master the sentinels watch (e.g. mymaster) when REDIS_SENTINELS is set',
+    );
+  }
+  const sentinelPassword = read(env, 'REDIS_SENTINEL_PASSWORD');
+  return {
+    mode: 'sentinel',
+    sentinels: nodes,
+    name,
+    tls: tls || flag(env, 'REDIS_TLS'),
+    db: integer(env, 'REDIS_DB', 0, 0, 15),
+    ...secrets,
+    ...(sentinelPassword !== undefined && { sentinelPassword }),
+  };
+}
+
+function pubSubSetting(env: Env): PubSubMode | 'auto' {
+  const raw = read(env, 'REDIS_PUBSUB') ?? 'auto';
+  if (raw !== 'auto' && raw !== 'sharded' && raw !== 'classic') {
+    throw new ConfigError(`REDIS_PUBSUB must be auto, sharded or classic (got "${raw}")`);
+  }
+  return raw;
+}
+
 export function parseTokens(raw: string | undefined): Map<string, string> {
   const tokens = new Map<string, string>();
   if (raw === undefined) return tokens;
@@ -133,6 +225,13 @@ export function loadConfig(env: Env = process.env) {
   const host = read(env, 'HOST') ?? '127.0.0.1';
   const port = integer(env, 'PORT', 8787, 0, 65535);
   const redisUrl = url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])!;
+  const redis = redisTarget(env, redisUrl);
+  const redisPubSub = pubSubSetting(env);
+  if (redis.mode === 'cluster' && redisPubSub === 'classic') {
+    throw new ConfigError(
+      'REDIS_PUBSUB=classic is refused with REDIS_CLUSTER_NODES: a cluster needs sharded Pub/Sub',
+    );
+  }
   const tokens = parseTokens(read(env, 'AUTH_TOKENS'));
   const adminToken = secret(env, 'ADMIN_TOKEN');
   if (tokens.size === 0 && adminToken === undefined && !isLoopback(host)) {
@@ -202,6 +301,12 @@ export function loadConfig(env: Env = process.env) {
     host,
     port,
     redisUrl,
+    /** Where Redis is: one node (REDIS_URL), a Sentinel-managed master, or a cluster (redis/connect.ts). */
+    redis,
+    /** Generation events on sharded Pub/Sub (SPUBLISH, Redis >= 7.0) or classic; auto: sharded when Redis has it. */
+    redisPubSub,
+    /** Sorted sets the request deadlines are spread over, each its own hash tag (one key would be one hot slot). */
+    deadlineBuckets: integer(env, 'DEADLINE_BUCKETS', redis.mode === 'cluster' ? 16 : 1, 1, 1024),
     /** Prefix of every Redis key this deployment writes; tests use their own. */
     keyPrefix,
     /** token → user; empty means "no tokens": loopback only, hello needs no token. */
@@ -293,6 +398,13 @@ export function describeConfig(config: Config): Record<string, unknown> {
     host: config.host,
     port: config.port,
     redisUrl: config.redisUrl.replace(/\/\/[^@/]*@/, '//***@'),
+    redis:
+      config.redis.mode === 'single'
+        ? 'single'
+        : config.redis.mode === 'sentinel'
+          ? { mode: 'sentinel', name: config.redis.name, sentinels: config.redis.sentinels }
+          : { mode: 'cluster', nodes: config.redis.nodes },
+    redisPubSub: config.redisPubSub,
     database:
       config.database.kind === 'postgres'
         ? { kind: 'postgres', url: config.database.url.replace(/\/\/[^@/]*@/, '//***@') }

@@ -4,7 +4,7 @@ import { ConfigError, describeConfig, loadConfig } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { DatabaseChoiceError, databaseForRole } from './db/database-for-role.ts';
 import { createLogger } from './logger.ts';
-import { checkRedis } from './redis/connect.ts';
+import { checkRedis, describeRedis } from './redis/connect.ts';
 
 const roles: Role[] = ['gateway', 'worker', 'all'];
 
@@ -28,11 +28,11 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel, role);
   try {
-    await checkRedis(config.redisUrl);
+    await checkRedis(config.redis);
   } catch (error) {
     console.error(
-      `cannot reach Redis at ${config.redisUrl.replace(/\/\/[^@/]*@/, '//***@')}: ${(error as Error).message}\n` +
-        'Start one (e.g. `sudo apt-get install -y redis-server`, or `docker run -p 127.0.0.1:6379:6379 redis:7`), or set REDIS_URL.',
+      `cannot reach Redis at ${describeRedis(config.redis)}: ${(error as Error).message}\n` +
+        'Start one (e.g. `sudo apt-get install -y redis-server`, or `docker run -p 127.0.0.1:6379:6379 redis:7`), or set REDIS_URL (REDIS_SENTINELS, REDIS_CLUSTER_NODES: docs/operations.md).',
     );
     process.exit(1);
   }

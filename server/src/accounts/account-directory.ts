@@ -1,9 +1,10 @@
 // Who a token belongs to, answered from memory: AUTH_TOKENS, ADMIN_TOKEN and the database's live device tokens,
 // reloaded when any process publishes a change (Redis Pub/Sub), after a Redis reconnect, and every `refreshMs`.
 // Sign-in stays synchronous: no database call on the hot path.
-import type { Redis } from 'ioredis';
+
 import { createAuthenticator, LOCAL_USER } from '../gateway/auth.ts';
 import type { Logger } from '../logger.ts';
+import type { RedisClient } from '../redis/connect.ts';
 import type { AccountStore, Credential } from './account-store.ts';
 import { tokenHash } from './device-token.ts';
 
@@ -16,8 +17,8 @@ export interface AccountDirectoryOptions {
   staticTokens: ReadonlyMap<string, string>;
   adminToken?: string;
   /** A connection of its own, in subscriber mode. */
-  subscriber: Redis;
-  publisher: Redis;
+  subscriber: RedisClient;
+  publisher: RedisClient;
   /** The Pub/Sub channel of change notices. */
   channel: string;
   refreshMs: number;

@@ -2,8 +2,8 @@
 // their uploader, capped per file and per user, expiring after a retention time.
 // Over 250 lines on purpose: the Lua scripts that keep the quota true and their callers belong together.
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Keys } from '../generations/keys.ts';
+import type { RedisClient } from '../redis/connect.ts';
 import { defineScript } from '../redis/script.ts';
 import type { FileKind } from './file-types.ts';
 
@@ -17,7 +17,7 @@ export interface StoredFile {
 }
 
 export interface FileStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   retentionMs: number;
   /** Bytes one user may have stored at once (within the retention time), uploads in progress included. */

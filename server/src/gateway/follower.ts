@@ -1,18 +1,23 @@
 // Follows request logs for this gateway's sockets: a Pub/Sub message carries each new event for speed,
 // the log (XRANGE) fills any gap, so a socket gets every event in order, once, however late it joins.
 // Here: one subscription per request shared by its watches, message routing, and the timers; one watch's delivery
-// is log-watch.ts.
-import type { Redis } from 'ioredis';
+// is log-watch.ts. The subscriptions themselves (a node's connection, or one per cluster master) are redis/.
+import { Redis } from 'ioredis';
 import type { Keys } from '../generations/keys.ts';
 import type { GenerationLog } from '../generations/log.ts';
 import { seqOf } from '../generations/log.ts';
 import type { Logger } from '../logger.ts';
+import type { PubSubMode } from '../redis/connect.ts';
+import { createNodeSubscriber, type EventSubscriber } from '../redis/event-subscriber.ts';
 import { LogWatch, type Watch, type WatchHost, type WatchOptions } from './log-watch.ts';
 
 export type { Watch, WatchOptions } from './log-watch.ts';
 
 export interface FollowerOptions {
-  subscriber: Redis;
+  /** The event channels' subscriptions; a connection of its own is wrapped (redis/event-subscriber.ts). */
+  subscriber: EventSubscriber | Redis;
+  /** With a connection as `subscriber`: sharded (SSUBSCRIBE) or classic Pub/Sub, as the log publishes (default classic). */
+  pubsub?: PubSubMode;
   log: GenerationLog;
   keys: Keys;
   logger: Logger;
@@ -44,7 +49,11 @@ export function parsePublished(message: string): { entry: string; seq: number; a
 }
 
 export function createFollower(options: FollowerOptions): Follower {
-  const { subscriber, log, logger } = options;
+  const { log, logger } = options;
+  const subscriber =
+    options.subscriber instanceof Redis
+      ? createNodeSubscriber(options.subscriber, options.pubsub ?? 'classic')
+      : options.subscriber;
   const now = options.now ?? Date.now;
   const stuckMs = options.stuckMs ?? 30_000;
   const channels = new Map<string, { watches: Set<LogWatch>; ready: Promise<unknown> }>();
@@ -65,21 +74,24 @@ export function createFollower(options: FollowerOptions): Follower {
       entry.watches.delete(watch);
       if (entry.watches.size === 0) {
         channels.delete(watch.channel);
-        subscriber.unsubscribe(watch.channel).catch(() => {});
+        subscriber.unsubscribe(watch.channel);
       }
     },
     ...(options.delivered !== undefined && { delivered: options.delivered }),
   };
 
-  subscriber.on('message', (channel: string, message: string) => {
+  subscriber.onMessage((channel, message) => {
     const entry = channels.get(channel);
     if (entry === undefined) return;
     const published = parsePublished(message);
     for (const watch of entry.watches) watch.heard(published.seq, published.entry, published.appendedAt);
   });
 
-  subscriber.on('ready', () => {
-    for (const entry of channels.values()) for (const watch of entry.watches) watch.reconnected();
+  // A reconnect, a failover or a moved slot: what was published meanwhile is read from the log.
+  subscriber.onResync((resynced) => {
+    const affected =
+      resynced === undefined ? [...channels.values()] : resynced.map((channel) => channels.get(channel));
+    for (const entry of affected) for (const watch of entry?.watches ?? []) watch.reconnected();
   });
 
   const pauseTimer = setInterval(() => {

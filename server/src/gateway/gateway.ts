@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { CloseCode, PROTOCOL_PATH } from '@chrome-plus/protocol';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Config } from '../config.ts';
 import type { AttachmentLimits } from '../files/attachment-policy.ts';
@@ -12,6 +11,8 @@ import type { GenerationLog } from '../generations/log.ts';
 import { listen } from '../http/listen.ts';
 import type { Logger } from '../logger.ts';
 import type { Providers } from '../providers/registry.ts';
+import { redisReady as isRedisReady, type RedisClient } from '../redis/connect.ts';
+import type { EventSubscriber } from '../redis/event-subscriber.ts';
 import { createAuthenticator } from './auth.ts';
 import { createFollower, type Follower } from './follower.ts';
 import { createAdmission, createUserSockets } from './limits.ts';
@@ -36,8 +37,9 @@ export interface GatewayOptions {
     | 'trustProxy'
   >;
   serverName: string;
-  redis: Redis;
-  subscriber: Redis;
+  redis: RedisClient;
+  /** The generation-event channels' subscriptions (redis/event-subscriber.ts). */
+  subscriber: EventSubscriber;
   queue: Queue;
   keys: Keys;
   log: GenerationLog;
@@ -164,12 +166,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         return;
       }
       if (request.method === 'GET' && path === '/readyz') {
-        const redisReady =
-          options.redis.status === 'ready' &&
-          (await options.redis.ping().then(
-            () => true,
-            () => false,
-          ));
+        // A node answers PING; a cluster must also say cluster_state:ok.
+        const redisReady = await isRedisReady(options.redis);
         const ready = redisReady && !closing;
         response.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(
           JSON.stringify({

@@ -1,7 +1,8 @@
 // Per-user admission (requests per minute, generations in flight) shared by every gateway through Redis,
 // and a per-socket frame budget kept in memory.
-import type { Redis } from 'ioredis';
+
 import type { Keys } from '../generations/keys.ts';
+import type { RedisClient } from '../redis/connect.ts';
 import { defineScript } from '../redis/script.ts';
 
 const admitScript = defineScript(`
@@ -25,7 +26,7 @@ export type Admission =
   | { ok: false; reason: 'minute' | 'concurrent'; retryAfterMs: number; message: string };
 
 export interface AdmissionOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   requestsPerMinute: number;
   concurrentGenerations: number;

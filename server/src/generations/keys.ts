@@ -19,8 +19,13 @@ export interface Keys {
   events(key: string): string;
   /** Pub/Sub channel every worker listens on: request keys to cancel. */
   cancel: string;
-  /** Sorted set: request key → time by which it must have ended (the backstop of guarantee 2). */
-  deadlines: string;
+  /**
+   * Sorted sets: request key → time by which it must have ended (the backstop of guarantee 2). Spread over buckets,
+   * each with a hash tag of its own, so that in a cluster no one slot takes every request's deadline.
+   */
+  deadlineBuckets: readonly string[];
+  /** The deadline bucket of a request. */
+  deadlines(key: string): string;
   /** Pub/Sub channel: users or device tokens changed in the database; every gateway reloads them. */
   accounts: string;
   /** Sorted set per user: their requests in flight, scored by deadline (so that leaks heal). */
@@ -43,14 +48,23 @@ export interface Keys {
   userFileBytes(user: string): string;
 }
 
-export function createKeys(prefix: string): Keys {
+/**
+ * `deadlineBuckets` 1 (one node, Sentinel) keeps the one set `<prefix>:deadlines`; more (a cluster) gives
+ * `<prefix>:deadlines:{<prefix>:dl:<n>}`, a request's bucket chosen by its key.
+ */
+export function createKeys(prefix: string, deadlineBuckets = 1): Keys {
+  const buckets =
+    deadlineBuckets <= 1
+      ? [`${prefix}:deadlines`]
+      : Array.from({ length: deadlineBuckets }, (_, index) => `${prefix}:deadlines:{${prefix}:dl:${index}}`);
   return {
     // {key} is a Redis Cluster hash tag: a request's keys land in one slot, so one script may touch them all.
     meta: (key) => `${prefix}:req:{${key}}`,
     log: (key) => `${prefix}:log:{${key}}`,
     events: (key) => `${prefix}:ev:{${key}}`,
     cancel: `${prefix}:cancel`,
-    deadlines: `${prefix}:deadlines`,
+    deadlineBuckets: buckets,
+    deadlines: (key) => buckets[bucketOf(key, buckets.length)]!,
     accounts: `${prefix}:accounts`,
     inflight: (user) => `${prefix}:user:{${user}}:inflight`,
     rate: (user, minute) => `${prefix}:user:{${user}}:rpm:${minute}`,
@@ -64,6 +78,17 @@ export function createKeys(prefix: string): Keys {
     // Not the old `:filebytes` counter (a string): a gateway of the previous version may still write that one.
     userFileBytes: (user) => `${prefix}:user:{${user}}:filesizes`,
   };
+}
+
+/** A string's bucket among `count`: FNV-1a, stable across processes and versions. */
+function bucketOf(key: string, count: number): number {
+  if (count <= 1) return 0;
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < key.length; index++) {
+    hash ^= key.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % count;
 }
 
 export const QUEUE_NAME = 'chat';

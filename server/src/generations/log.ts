@@ -1,7 +1,7 @@
 // The per-request event log in Redis: claim, fenced append, read, cancel flag, expiry. The heart of the guarantees.
 // Over 250 lines on purpose: the Lua scripts and the code that calls them are one unit; read them side by side.
 import type { ChatDoneFrame, ErrorCode } from '@chrome-plus/protocol';
-import type { Redis } from 'ioredis';
+import type { PubSubMode, RedisClient } from '../redis/connect.ts';
 import { defineScript } from '../redis/script.ts';
 import type { Keys } from './keys.ts';
 
@@ -54,9 +54,10 @@ if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end
 return redis.call('HINCRBY', KEYS[1], 'handedBack', 1)
 `);
 
-// KEYS: meta, log. ARGV: token ('' = any writer, for terminal events of the gateway or the sweeper), body JSON,
-// terminal flag, events channel, log retention ms, meta TTL ms after the end, meta/log TTL ms while running, now,
-// the seq this event is to get ('' = the next, whatever it is).
+// KEYS: meta, log, events channel (a key, so that a cluster routes it: SPUBLISH goes to the slot's shard).
+// ARGV: token ('' = any writer, for terminal events of the gateway or the sweeper), body JSON,
+// terminal flag, (unused: the channel's old place), log retention ms, meta TTL ms after the end, meta/log TTL ms while running, now,
+// the seq this event is to get ('' = the next, whatever it is), the publish command (SPUBLISH or PUBLISH).
 // An append whose seq is already taken by its own attempt was applied before: a client library that sends a
 // command again after a reconnect (its reply lost when Redis went away) must not write the event twice.
 const appendScript = defineScript(`
@@ -77,7 +78,7 @@ elseif seq == 1 then
   redis.call('PEXPIRE', KEYS[2], ARGV[7])
 end
 -- The published copy also carries the append time, for the gateways' delivery-latency metric; they strip it.
-redis.call('PUBLISH', ARGV[4], string.sub(entry, 1, -2) .. ',"at":' .. ARGV[8] .. '}')
+redis.call(ARGV[10], KEYS[3], string.sub(entry, 1, -2) .. ',"at":' .. ARGV[8] .. '}')
 return seq
 `);
 
@@ -120,7 +121,7 @@ export type BeginResult =
     };
 
 export interface GenerationLogOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   /** How long a finished log stays readable. */
   retentionMs: number;
@@ -129,6 +130,8 @@ export interface GenerationLogOptions {
   /** How long an unfinished request may live at most (its record and log expire after it, whatever happens). */
   maxLifetimeMs: number;
   now?: () => number;
+  /** Events go out on sharded Pub/Sub (SPUBLISH, Redis >= 7.0) or classic (PUBLISH); the follower must agree. */
+  pubsub?: PubSubMode;
 }
 
 export type GenerationLog = ReturnType<typeof createGenerationLog>;
@@ -146,6 +149,7 @@ export function toFrame(entry: string, quotedId: string): string {
 export function createGenerationLog(options: GenerationLogOptions) {
   const { redis, keys } = options;
   const now = options.now ?? Date.now;
+  const publish = options.pubsub === 'sharded' ? 'SPUBLISH' : 'PUBLISH';
   // The record (and with it the claim of the id) outlives the log, so that a resume after expiry is told "expired".
   const metaTtlAfterEndMs = options.retentionMs + (options.recordMs ?? 24 * 3_600_000);
 
@@ -158,17 +162,18 @@ export function createGenerationLog(options: GenerationLogOptions) {
   ): Promise<number> {
     const result = await appendScript.run(
       redis,
-      [keys.meta(key), keys.log(key)],
+      [keys.meta(key), keys.log(key), keys.events(key)],
       [
         token,
         JSON.stringify(body),
         terminal ? '1' : '0',
-        keys.events(key),
+        '',
         options.retentionMs,
         metaTtlAfterEndMs,
         options.maxLifetimeMs,
         now(),
         seq ?? '',
+        publish,
       ],
     );
     return Number(result);
@@ -232,7 +237,7 @@ export function createGenerationLog(options: GenerationLogOptions) {
     async finish(key: string, token: string, body: TerminalBody, user: string): Promise<number> {
       const seq = await append(key, token, body, true, undefined);
       if (seq > 0) {
-        await Promise.all([redis.zrem(keys.deadlines, key), redis.zrem(keys.inflight(user), key)]);
+        await Promise.all([redis.zrem(keys.deadlines(key), key), redis.zrem(keys.inflight(user), key)]);
       }
       return seq;
     },
@@ -276,17 +281,21 @@ export function createGenerationLog(options: GenerationLogOptions) {
       return (await redis.hget(keys.meta(key), 'cancel')) === '1';
     },
 
-    /** Every request that should have ended by now (the sweeper ends them). */
-    overdue(limit = 100): Promise<string[]> {
-      return redis.zrangebyscore(keys.deadlines, '-inf', now(), 'LIMIT', 0, limit);
+    /** Every request that should have ended by now (the sweeper ends them), from every bucket. */
+    async overdue(limit = 100): Promise<string[]> {
+      const time = now();
+      const found = await Promise.all(
+        keys.deadlineBuckets.map((bucket) => redis.zrangebyscore(bucket, '-inf', time, 'LIMIT', 0, limit)),
+      );
+      return found.flat().slice(0, limit);
     },
 
     setDeadline(key: string, at: number): Promise<number> {
-      return redis.zadd(keys.deadlines, at, key);
+      return redis.zadd(keys.deadlines(key), at, key);
     },
 
     clearDeadline(key: string): Promise<number> {
-      return redis.zrem(keys.deadlines, key);
+      return redis.zrem(keys.deadlines(key), key);
     },
   };
 }

@@ -1,9 +1,9 @@
 // A Lua script run by its SHA (EVALSHA), loaded on first use or after a Redis restart (NOSCRIPT).
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connect.ts';
 
 export interface Script {
-  run(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown>;
+  run(redis: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown>;
 }
 
 export function defineScript(lua: string): Script {

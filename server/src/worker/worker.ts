@@ -1,12 +1,12 @@
 // The worker role: takes chat jobs from BullMQ, runs them, listens for cancels, hands jobs back on shutdown.
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { UsageRecorder } from '../accounts/usage-recorder.ts';
 import { type Keys, QUEUE_NAME } from '../generations/keys.ts';
 import { errorBody, type GenerationLog } from '../generations/log.ts';
 import { chatJobSchema } from '../jobs.ts';
 import type { Logger } from '../logger.ts';
 import type { Providers } from '../providers/registry.ts';
+import type { RedisClient } from '../redis/connect.ts';
 import {
   type Attempt,
   AttemptAbandoned,
@@ -17,9 +17,9 @@ import {
 
 export interface ChatWorkerOptions extends Omit<GenerateOptions, 'log' | 'providers' | 'logger'> {
   /** Used by BullMQ (blocking commands) and for our appends. */
-  connection: Redis;
+  connection: RedisClient;
   /** A connection of its own, in subscriber mode, for cancels. */
-  subscriber: Redis;
+  subscriber: RedisClient;
   keys: Keys;
   log: GenerationLog;
   providers: Providers;
