@@ -37,6 +37,14 @@ export {
   redisServerArgs,
   startOwnRedis,
 } from './redis.ts';
+export {
+  freeRedisPorts,
+  type OwnRedisCluster,
+  type RedisClusterOptions,
+  startRedisCluster,
+  withNode,
+} from './redis-cluster.ts';
+export { type OwnRedisSentinel, type RedisSentinelOptions, startRedisSentinel } from './redis-sentinel.ts';
 export { repoRoot } from './repo.ts';
 export { Fleet, launchRole, type Role, type RoleOptions, type RoleProcess, startRole } from './roles.ts';
 export { type Stack, type StackOptions, type StackProcess, type StackRole, startStack } from './stack.ts';

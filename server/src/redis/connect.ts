@@ -59,6 +59,7 @@ export function clusterOptions(
       ...extra,
     },
     enableAutoPipelining: true,
+    ...(extra.lazyConnect === true && { lazyConnect: true }),
     // Slots are read again on MOVED and when a node goes; also every 2 s, so that a subscriber learns of a failover
     // that moved no command (server/src/redis/cluster-subscriber.ts).
     slotsRefreshInterval: 2_000,
