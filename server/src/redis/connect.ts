@@ -58,7 +58,9 @@ export function clusterOptions(
       ...credentials(target),
       ...extra,
     },
-    enableAutoPipelining: true,
+    // Not on a cluster: an automatic pipeline whose commands get MOVED to different nodes (a failover under load)
+    // hands the MOVED to the caller instead of following it; each command alone follows it.
+    enableAutoPipelining: false,
     ...(extra.lazyConnect === true && { lazyConnect: true }),
     // Slots are read again on MOVED and when a node goes; also every 2 s, so that a subscriber learns of a failover
     // that moved no command (server/src/redis/cluster-subscriber.ts).
