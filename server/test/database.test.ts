@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createTestDatabase } from '@chrome-plus/testkit';
 import { sql } from 'kysely';
-import { DataDirInUse } from './data-dir-lock.ts';
-import { type DatabaseTarget, openDatabase } from './database.ts';
-import { migrations } from './migrations/index.ts';
+import { DataDirInUse } from '../src/db/data-dir-lock.ts';
+import { type DatabaseTarget, openDatabase } from '../src/db/database.ts';
+import { migrations } from '../src/db/migrations/index.ts';
 
 const latest = migrations.at(-1)!.version;
 
