@@ -45,14 +45,17 @@ interface ComposeService {
 }
 
 /** The resolved file as JSON: Compose v2 prints it itself; Debian's v1 is Python, whose YAML module converts it. */
-function resolvedConfig(env: Record<string, string>): {
+function resolvedConfig(
+  env: Record<string, string>,
+  profile = 'lb',
+): {
   services: Record<string, ComposeService>;
   volumes?: object;
 } {
-  const json = compose(['--profile', 'lb', 'config', '--format', 'json'], env);
+  const json = compose(['--profile', profile, 'config', '--format', 'json'], env);
   // v1 answers an unknown option with its help and status 0: only JSON counts.
   if (json.status === 0 && json.stdout.trimStart().startsWith('{')) return JSON.parse(json.stdout);
-  const yaml = compose(['--profile', 'lb', 'config'], env);
+  const yaml = compose(['--profile', profile, 'config'], env);
   assert.equal(yaml.status, 0, yaml.stderr);
   const converted = spawnSync(
     'python3',
@@ -132,6 +135,77 @@ test('compose: durable Redis, health-gated roles, scalable workers, every variab
     'the gateway is published on loopback unless GATEWAY_BIND says otherwise',
   );
   assert.deepEqual(lb.profiles, ['lb']);
+});
+
+test('compose profile sentinel: 3 durable data nodes, 3 sentinels with quorum 2, a gateway and workers on them', {
+  skip: composeMissing,
+}, () => {
+  const { services, volumes } = resolvedConfig({ AUTH_TOKENS: 'alice:a-long-token' }, 'sentinel');
+  const commandOf = (service: ComposeService) =>
+    Array.isArray(service.command) ? service.command.join(' ') : String(service.command);
+  const inProfile = Object.entries(services).filter(([, service]) => service.profiles?.includes('sentinel'));
+  const dataNodes = inProfile.filter(([, service]) => /^redis-server --/.test(commandOf(service)));
+  const sentinels = inProfile.filter(([, service]) => / --sentinel\b/.test(commandOf(service)));
+  assert.equal(dataNodes.length, 3, `data nodes: ${dataNodes.map(([name]) => name).join(', ')}`);
+  assert.equal(sentinels.length, 3, `sentinels: ${sentinels.map(([name]) => name).join(', ')}`);
+
+  const masters = dataNodes.filter(([, service]) => !/--replicaof /.test(commandOf(service)));
+  assert.equal(masters.length, 1, 'one master to start with, the others its replicas');
+  const [masterName] = masters[0]!;
+  for (const [name, service] of dataNodes) {
+    const command = commandOf(service);
+    // An image made from Debian's redis-server (scripts/docker-base-images.sh) has protected mode on by default.
+    assert.match(command, /--protected-mode no/, `${name}: reachable from the other containers`);
+    assert.match(command, /--appendonly yes/, `${name}: AOF`);
+    assert.match(command, /--maxmemory-policy noeviction/, `${name}: noeviction`);
+    // A replica promoted later is handed out by name, not by a container address that changes.
+    assert.match(command, new RegExp(`--replica-announce-ip ${name}\\b`), `${name} announces its name`);
+    if (name !== masterName) assert.match(command, new RegExp(`--replicaof ${masterName} 6379`));
+    assert.ok(service.healthcheck?.test, `${name} has a healthcheck`);
+    const volume = (service.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':')[0] : v.source));
+    assert.ok(volume[0] && volumes && volume[0] in volumes, `${name} keeps /data on a named volume`);
+  }
+  const monitors = new Set<string>();
+  for (const [name, service] of sentinels) {
+    const command = commandOf(service);
+    const monitor = /sentinel monitor (\S+) (\S+) 6379 (\d+)/.exec(command);
+    assert.ok(monitor, `${name} monitors a master`);
+    assert.equal(monitor[2], masterName, `${name} starts from ${masterName}`);
+    assert.equal(monitor[3], '2', `${name}: quorum 2 of 3`);
+    assert.match(command, /--protected-mode no/);
+    assert.match(command, /sentinel resolve-hostnames yes/);
+    monitors.add(monitor[1]!);
+    assert.ok(service.healthcheck?.test, `${name} has a healthcheck`);
+  }
+  assert.equal(monitors.size, 1, 'every sentinel watches the same master name');
+  const [masterSetName] = [...monitors];
+
+  for (const name of ['gateway-sentinel', 'worker-sentinel']) {
+    const service = services[name];
+    assert.ok(service, `${name} exists`);
+    assert.deepEqual(service.profiles, ['sentinel']);
+    assert.deepEqual(service.command, [name.split('-')[0]]);
+    const environment = service.environment ?? {};
+    assert.equal(environment.REDIS_SENTINEL_NAME, masterSetName);
+    const listed = String(environment.REDIS_SENTINELS).split(',');
+    assert.deepEqual(
+      listed.sort(),
+      sentinels.map(([sentinel]) => `${sentinel}:26379`).sort(),
+      `${name} lists every sentinel`,
+    );
+    const dependsOn = service.depends_on as Record<string, { condition?: string }>;
+    assert.equal(dependsOn.redis, undefined, `${name} does not start the single-node Redis`);
+    for (const [sentinel] of sentinels) assert.equal(dependsOn[sentinel]?.condition, 'service_healthy');
+    assert.equal(dependsOn.postgres?.condition, 'service_healthy');
+    const missing = configVariables().filter((variable) => !(variable in environment));
+    assert.deepEqual(missing, [], `${name} is not given ${missing.join(', ')}`);
+  }
+  assert.equal(services['worker-sentinel']?.ports, undefined, '--scale worker-sentinel=N works');
+  assert.equal(services['worker-sentinel']?.container_name, undefined);
+  const withProfile = compose(['--profile', 'sentinel', 'config', '-q'], {
+    AUTH_TOKENS: 'alice:a-long-token',
+  });
+  assert.equal(withProfile.status, 0, withProfile.stderr);
 });
 
 test('nginx passes WebSocket upgrades and keeps /metrics inside', () => {
