@@ -17,7 +17,7 @@ import { type AttachmentLimits, checkFiles } from './files/attachment-policy.ts'
 import { createFileStore } from './files/file-store.ts';
 import { createMessagePreparer } from './files/prepare-messages.ts';
 import { createUploadRoute } from './files/upload-route.ts';
-import { bearerToken, createAuthenticator } from './gateway/auth.ts';
+import { createAuthenticator } from './gateway/auth.ts';
 import { type Gateway, startGateway } from './gateway/gateway.ts';
 import { createLoginThrottle } from './gateway/login-throttle.ts';
 import { createOriginCheck } from './gateway/origin.ts';
@@ -25,6 +25,7 @@ import { createKeys, QUEUE_NAME } from './generations/keys.ts';
 import { createGenerationLog } from './generations/log.ts';
 import { startSweeper } from './generations/sweeper.ts';
 import { type HealthServer, startHealthServer } from './http/health-server.ts';
+import { createMetricsAccess } from './http/metrics-access.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createProviders } from './providers/registry.ts';
@@ -115,25 +116,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     files: config.limits.attachmentFiles,
     imageBytes: config.limits.imageBytesPerRequest,
   };
-  // /metrics says who uses the server and how much: open only where the server is (no tokens: loopback only).
-  const metricsReader =
-    config.metricsToken === undefined
-      ? undefined
-      : createAuthenticator(new Map([[config.metricsToken, 'metrics']]));
+  const metricsAccess = createMetricsAccess(config);
   async function serveMetrics(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    if (config.tokens.size > 0 || config.adminToken !== undefined || metricsReader !== undefined) {
-      if (metricsReader === undefined) {
-        response.writeHead(403, { 'content-type': 'text/plain' }).end('set METRICS_TOKEN to read /metrics\n');
-        return;
-      }
-      if (metricsReader(bearerToken(request.headers.authorization)) === undefined) {
-        response
-          .writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' })
-          .end('/metrics needs Authorization: Bearer <METRICS_TOKEN>\n');
-        return;
-      }
-    }
-    await metrics.serve(response);
+    if (metricsAccess(request, response)) await metrics.serve(response);
   }
   const accounts = options.database === undefined ? undefined : createAccountStore(options.database.db);
   const stopSweeper = startSweeper({ log, queue, logger, intervalMs: options.sweepIntervalMs ?? 2_000 });

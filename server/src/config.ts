@@ -2,6 +2,7 @@
 // Over 250 lines on purpose: every variable with its default and bounds in one place, from which the Config type is
 // inferred; splitting it would split the one list an operator reads.
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { HELLO_TIMEOUT_MS } from '@chrome-plus/protocol';
 import { z } from 'zod';
 import type { PubSubMode, RedisAddress, RedisTarget } from './redis/connect.ts';
@@ -322,6 +323,8 @@ export function loadConfig(env: Env = process.env) {
     providers: providers as readonly ProviderConfig[],
     defaultModel,
     workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 50, 1, 10_000),
+    /** Processes of the worker role (each its own BullMQ consumer of WORKER_CONCURRENCY jobs), one per core. */
+    workerProcesses: integer(env, 'WORKER_PROCESSES', availableParallelism(), 1, 256),
     logLevel,
     limits: {
       maxFrameBytes: integer(env, 'MAX_FRAME_BYTES', 1_048_576, 1024, 64 * 1_048_576),
@@ -420,5 +423,6 @@ export function describeConfig(config: Config): Record<string, unknown> {
     })),
     defaultModel: config.defaultModel,
     workerConcurrency: config.workerConcurrency,
+    workerProcesses: config.workerProcesses,
   };
 }

@@ -1,10 +1,15 @@
 // Entry point: `main.ts gateway|worker|all`. Reads the config, checks Redis, starts the role, stops on SIGTERM/SIGINT.
 import { type Role, startApp } from './app.ts';
-import { ConfigError, describeConfig, loadConfig } from './config.ts';
+import { type Config, ConfigError, describeConfig, loadConfig } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { DatabaseChoiceError, databaseForRole } from './db/database-for-role.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, type Logger } from './logger.ts';
 import { checkRedis, describeRedis } from './redis/connect.ts';
+import {
+  isWorkerProcessChild,
+  joinWorkerProcesses,
+  startWorkerProcesses,
+} from './worker/worker-processes.ts';
 
 const roles: Role[] = ['gateway', 'worker', 'all'];
 
@@ -36,7 +41,11 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
-  logger.info({ config: describeConfig(config) }, 'starting');
+  if (role === 'worker' && config.workerProcesses > 1 && !isWorkerProcessChild()) {
+    await superviseWorkers(config, logger);
+    return;
+  }
+  if (!isWorkerProcessChild()) logger.info({ config: describeConfig(config) }, 'starting');
   let database: Database | undefined;
   if (target !== undefined) {
     try {
@@ -69,12 +78,24 @@ async function main(): Promise<void> {
       `worker health and metrics on ${config.host}:${app.workerHttp.port}`,
     );
   }
-  if (app.worker) logger.info({ concurrency: config.workerConcurrency }, 'worker ready');
+  const child = isWorkerProcessChild()
+    ? joinWorkerProcesses(app.metrics.registry, () => {
+        // Also seen as the supervisor stops its children: then the SIGTERM came first.
+        if (!stopping) stop('the supervising process went away');
+      })
+    : undefined;
+  if (app.worker) {
+    // A child's readiness is its supervisor's to announce, once every child is ready.
+    logger.info({ concurrency: config.workerConcurrency }, child ? 'worker process ready' : 'worker ready');
+    child?.ready();
+  }
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
-      logger.warn('second signal: exiting now');
+      // A worker process hears its group's signal and its supervisor's: the supervisor escalates if need be.
+      if (child !== undefined) return;
+      logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
     stopping = true;
@@ -100,6 +121,41 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** WORKER_PROCESSES > 1: this process starts the worker processes, serves their health and metrics, stops them. */
+async function superviseWorkers(config: Config, logger: Logger): Promise<void> {
+  logger.info({ config: describeConfig(config) }, 'starting');
+  const processes = await startWorkerProcesses({ config, logger });
+  if (processes.http) {
+    logger.info(
+      { url: `http://${config.host}:${processes.http.port}/metrics` },
+      `worker health and metrics on ${config.host}:${processes.http.port}`,
+    );
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down the worker processes');
+    processes.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  await processes.ready;
+  logger.info(
+    { processes: config.workerProcesses, concurrency: config.workerConcurrency },
+    `worker ready (${config.workerProcesses} processes)`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -67,6 +67,8 @@ export function launchRole(
       // No accounts database unless `env` names one: PGlite admits one process, scenarios start several, and the
       // developer's own DATABASE_URL is no place for test data.
       DATABASE_URL: 'none',
+      // One worker process per role started, unless `env` asks for more: scenarios count their processes.
+      WORKER_PROCESSES: '1',
       ...env,
       ...(probe === undefined && { LOG_LEVEL: options.logLevel ?? 'info' }),
       ...(options.logLevel !== undefined && { LOG_LEVEL: options.logLevel }),
