@@ -105,22 +105,12 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownGraceMs + 10_000);
     force.unref();
-    app
-      .close()
-      .then(() => database?.close())
-      .then(
-        () => {
-          logger.info('stopped');
-          process.exit(0);
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
+    exitAfter(
+      app.close().then(() => database?.close()),
+      logger,
+    );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  onStopSignals(stop);
 }
 
 /** WORKER_PROCESSES > 1: this process starts the worker processes, serves their health and metrics, stops them. */
@@ -138,23 +128,31 @@ async function superviseWorkers(config: Config, logger: Logger): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down the worker processes');
-    processes.stop().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    exitAfter(processes.stop(), logger);
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  onStopSignals(stop);
   await processes.ready;
   logger.info(
     { processes: config.workerProcesses, concurrency: config.workerConcurrency },
     `worker ready (${config.workerProcesses} processes)`,
+  );
+}
+
+function onStopSignals(stop: (signal: string) => void): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => stop(signal));
+}
+
+/** Exits 0 once `work` is done, 1 if it failed. */
+function exitAfter(work: Promise<unknown>, logger: Logger): void {
+  work.then(
+    () => {
+      logger.info('stopped');
+      process.exit(0);
+    },
+    (error: unknown) => {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    },
   );
 }
 
