@@ -1,15 +1,20 @@
 // Who a token belongs to, answered from memory: AUTH_TOKENS, ADMIN_TOKEN and the database's live device tokens,
 // reloaded when any process publishes a change (Redis Pub/Sub), after a Redis reconnect, and every `refreshMs`.
-// Sign-in stays synchronous: no database call on the hot path.
-
-import { createAuthenticator, LOCAL_USER } from '../gateway/auth.ts';
+// Sign-in stays synchronous for every token in memory. A token of the device-token form that memory does not hold
+// (minted a moment ago through another gateway, whose change notice has not arrived yet) is looked up in the
+// database before it is refused: the one case where the answer is a promise. Callers check the sign-in throttle
+// first, so a guesser cannot make the gateway query the database at will.
+import { createAuthenticator, LOCAL_USER, type MaybePromise } from '../gateway/auth.ts';
 import type { Logger } from '../logger.ts';
 import type { RedisClient } from '../redis/connect.ts';
 import type { AccountStore, Credential } from './account-store.ts';
-import { tokenHash } from './device-token.ts';
+import { hasDeviceTokenForm, tokenHash } from './device-token.ts';
 
 /** The built-in administrator's name in the admin API's answers and logs. */
 export const ADMIN_USER = 'admin';
+
+/** Database look-ups of tokens not in memory running at once; a token beyond them is refused (a flood, not a user). */
+export const MAX_TOKEN_LOOKUPS = 32;
 
 export interface AccountDirectoryOptions {
   store: AccountStore;
@@ -25,13 +30,18 @@ export interface AccountDirectoryOptions {
   logger: Logger;
   /** How often tokens' last-used times are written (default 10 s); a token is written at most once a minute. */
   touchIntervalMs?: number;
+  /** Look-ups of tokens not in memory running at once (default MAX_TOKEN_LOOKUPS). */
+  maxLookups?: number;
 }
 
 export interface AccountDirectory {
-  /** The user of a token; everyone is `local` while no token of any kind exists (loopback only, see config). */
-  authenticate(token: string | undefined): string | undefined;
-  /** The user of an administrator's token (ADMIN_TOKEN, or a device token of an admin user). */
-  administrator(token: string | undefined): string | undefined;
+  /**
+   * The user of a token; everyone is `local` while no token of any kind exists (loopback only, see config). A promise
+   * only for a token of the device-token form that is not in memory: it is looked up in the database.
+   */
+  authenticate(token: string | undefined): MaybePromise<string | undefined>;
+  /** The user of an administrator's token (ADMIN_TOKEN, or a device token of an admin user); as authenticate. */
+  administrator(token: string | undefined): MaybePromise<string | undefined>;
   /** The SHA-256 of a device token, to check later that it is still live; undefined for other tokens. */
   deviceTokenHash(token: string | undefined): string | undefined;
   /** Whether a device token (by hash) still belongs to an enabled user. */
@@ -61,13 +71,35 @@ export async function startAccountDirectory(options: AccountDirectoryOptions): P
   const lastTouched = new Map<number, number>();
   const pendingTokens = new Set<number>();
   const pendingUsers = new Set<number>();
+  // Each reload takes the next epoch before it reads the database. Tokens found by a look-up are kept beside memory
+  // with the epoch their look-up began in, so that a reload which read before them does not drop them (see reload).
+  let epoch = 0;
+  const found = new Map<string, { credential: Credential; epoch: number }>();
+  const lookups = new Map<string, Promise<Credential | undefined>>();
+  const maxLookups = options.maxLookups ?? MAX_TOKEN_LOOKUPS;
+  let lookupsRefused = 0;
 
   async function reload(): Promise<void> {
+    const mine = ++epoch;
     const credentials = await store.credentials();
-    byHash = new Map(credentials.map((credential) => [credential.hash, credential]));
-    quotas = new Map();
+    const next = new Map(credentials.map((credential) => [credential.hash, credential]));
+    const nextQuotas = new Map<string, number>();
     for (const credential of credentials)
-      if (credential.tokensPerDay !== null) quotas.set(credential.user, credential.tokensPerDay);
+      if (credential.tokensPerDay !== null) nextQuotas.set(credential.user, credential.tokensPerDay);
+    const readUsers = new Set(credentials.map((credential) => credential.user));
+    for (const [hash, entry] of found) {
+      // A look-up that began before this reload ended before it began too (else it was not kept): this reading is
+      // newer, and it decides. One that began during this reload may have read a token minted after this reading.
+      if (entry.epoch < mine) {
+        found.delete(hash);
+        continue;
+      }
+      next.set(hash, entry.credential);
+      const { user, tokensPerDay } = entry.credential;
+      if (!readUsers.has(user) && tokensPerDay !== null) nextQuotas.set(user, tokensPerDay);
+    }
+    byHash = next;
+    quotas = nextQuotas;
     for (const listener of listeners) listener();
   }
   // Reloads never overlap, and a notice that arrives during one causes another after it.
@@ -116,6 +148,50 @@ export async function startAccountDirectory(options: AccountDirectoryOptions): P
     return byHash.get(tokenHash(token));
   }
 
+  /**
+   * A device token memory does not hold, from the database: found live, it joins memory (and is touched). A reload
+   * that begins while the look-up runs read the database later than it may have, and a revocation it saw must win:
+   * then the answer is memory's once that reload is done.
+   */
+  function lookUp(token: string): Promise<Credential | undefined> {
+    const hash = tokenHash(token);
+    const running = lookups.get(hash);
+    if (running !== undefined) return running;
+    if (lookups.size >= maxLookups) {
+      if (lookupsRefused++ % 1000 === 0)
+        logger.warn({ running: lookups.size }, 'too many token look-ups at once: refusing unknown tokens');
+      return Promise.resolve(undefined);
+    }
+    const lookup = (async () => {
+      const began = epoch;
+      let credential: Credential | undefined;
+      try {
+        credential = await store.credentialOf(hash);
+      } catch (error) {
+        logger.warn({ err: error }, 'looking up a token failed: refused');
+        return undefined;
+      }
+      if (epoch !== began) {
+        await reloading;
+        credential = byHash.get(hash);
+      } else if (credential !== undefined) {
+        found.set(hash, { credential, epoch: began });
+        byHash.set(hash, credential);
+        if (credential.tokensPerDay !== null && !quotas.has(credential.user))
+          quotas.set(credential.user, credential.tokensPerDay);
+      }
+      if (credential !== undefined) touch(credential);
+      return credential;
+    })().finally(() => lookups.delete(hash));
+    lookups.set(hash, lookup);
+    return lookup;
+  }
+
+  /** Open (everyone is the local user) only while nothing could sign anyone in: no token of any kind exists. */
+  function open(): boolean {
+    return options.staticTokens.size === 0 && adminCheck === undefined && byHash.size === 0;
+  }
+
   function touch(credential: Credential): void {
     const now = Date.now();
     if (now - (lastTouched.get(credential.tokenId) ?? 0) < 60_000) return;
@@ -133,16 +209,20 @@ export async function startAccountDirectory(options: AccountDirectoryOptions): P
         touch(credential);
         return credential.user;
       }
-      // Open (everyone is the local user) only while nothing could sign anyone in: no token of any kind exists.
-      if (options.staticTokens.size === 0 && adminCheck === undefined && byHash.size === 0) return LOCAL_USER;
-      return undefined;
+      if (hasDeviceTokenForm(token))
+        return lookUp(token).then((looked) => looked?.user ?? (open() ? LOCAL_USER : undefined));
+      return open() ? LOCAL_USER : undefined;
     },
     administrator(token) {
       if (adminCheck?.(token) !== undefined) return ADMIN_USER;
+      const adminOf = (credential: Credential | undefined) =>
+        credential?.role === 'admin' ? credential.user : undefined;
       const credential = deviceCredential(token);
-      if (credential?.role !== 'admin') return undefined;
-      touch(credential);
-      return credential.user;
+      if (credential !== undefined) {
+        touch(credential);
+        return adminOf(credential);
+      }
+      return hasDeviceTokenForm(token) ? lookUp(token).then(adminOf) : undefined;
     },
     deviceTokenHash(token) {
       return deviceCredential(token)?.hash;

@@ -88,6 +88,33 @@ export function createAccountStore(db: Kysely<Tables>) {
     return row.id;
   }
 
+  /** Live tokens of enabled users: all of them, or the one with `hash`. */
+  async function liveCredentials(hash?: string): Promise<Credential[]> {
+    let query = db
+      .selectFrom('device_tokens')
+      .innerJoin('users', 'users.id', 'device_tokens.user_id')
+      .select([
+        'device_tokens.token_hash',
+        'device_tokens.id as token_id',
+        'users.id as user_id',
+        'users.name',
+        'users.role',
+        'users.tokens_per_day',
+      ])
+      .where('device_tokens.revoked_at', 'is', null)
+      .where('users.disabled', '=', false);
+    if (hash !== undefined) query = query.where('device_tokens.token_hash', '=', hash);
+    const rows = await query.execute();
+    return rows.map((row) => ({
+      hash: row.token_hash,
+      tokenId: row.token_id,
+      userId: row.user_id,
+      user: row.name,
+      role: row.role,
+      tokensPerDay: row.tokens_per_day === null ? null : Number(row.tokens_per_day),
+    }));
+  }
+
   return {
     async listUsers(): Promise<UserView[]> {
       const rows = await db.selectFrom('users').selectAll().orderBy('name').execute();
@@ -238,28 +265,12 @@ export function createAccountStore(db: Kysely<Tables>) {
 
     /** Every live token of every enabled user. */
     async credentials(): Promise<Credential[]> {
-      const rows = await db
-        .selectFrom('device_tokens')
-        .innerJoin('users', 'users.id', 'device_tokens.user_id')
-        .select([
-          'device_tokens.token_hash',
-          'device_tokens.id as token_id',
-          'users.id as user_id',
-          'users.name',
-          'users.role',
-          'users.tokens_per_day',
-        ])
-        .where('device_tokens.revoked_at', 'is', null)
-        .where('users.disabled', '=', false)
-        .execute();
-      return rows.map((row) => ({
-        hash: row.token_hash,
-        tokenId: row.token_id,
-        userId: row.user_id,
-        user: row.name,
-        role: row.role,
-        tokensPerDay: row.tokens_per_day === null ? null : Number(row.tokens_per_day),
-      }));
+      return liveCredentials();
+    },
+
+    /** The live token of an enabled user with this hash, if there is one (a token minted since the last reload). */
+    async credentialOf(hash: string): Promise<Credential | undefined> {
+      return (await liveCredentials(hash))[0];
     },
 
     /** Marks tokens (and their users) as used now. */

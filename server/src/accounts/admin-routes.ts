@@ -152,7 +152,7 @@ export function createAdminRoutes(options: AdminRoutesOptions) {
       });
       return true;
     }
-    const administrator = directory.administrator(bearerToken(request.headers.authorization));
+    const administrator = await directory.administrator(bearerToken(request.headers.authorization));
     if (administrator === undefined) {
       options.loginThrottle.failed(address);
       send(response, 401, {

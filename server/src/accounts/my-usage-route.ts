@@ -28,7 +28,8 @@ export function createMyUsageRoute(options: MyUsageRouteOptions) {
     const admitted = admitClientRequest(request, response, 'GET', options);
     if (admitted === undefined) return true;
     const { address, cors } = admitted;
-    const user = directory.authenticate(bearerToken(request.headers.authorization));
+    // A token minted through another gateway a moment ago is looked up in the database (after the throttle).
+    const user = await directory.authenticate(bearerToken(request.headers.authorization));
     if (user === undefined) {
       options.loginThrottle.failed(address);
       sendJson(

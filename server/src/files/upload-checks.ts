@@ -1,12 +1,13 @@
 // What an upload must pass before a byte of it is read: origin (and the browser's preflight), method, the sign-in
-// throttle, the token, the declared size. Returns the answer to give, or the user and the CORS headers to go on with.
+// throttle, the token, the declared size. Returns the answer to give, or the user and the CORS headers to go on with:
+// at once, or (for a device token not yet in memory, looked up in the database after the throttle) a promise.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UploadRefusal } from '@chrome-plus/protocol';
-import { bearerToken } from '../gateway/auth.ts';
+import { type Authenticate, bearerToken, type MaybePromise } from '../gateway/auth.ts';
 import { clientAddress, type LoginThrottle } from '../gateway/login-throttle.ts';
 
 export interface UploadChecksOptions {
-  authenticate(token: string | undefined): string | undefined;
+  authenticate: Authenticate;
   isOriginAllowed(origin: string | undefined): boolean;
   /** Failed sign-ins per address, shared with the sockets' hello. */
   loginThrottle?: LoginThrottle;
@@ -44,7 +45,7 @@ export function sendJson(
 export function checkUpload(
   request: Pick<IncomingMessage, 'method' | 'headers' | 'socket'>,
   options: UploadChecksOptions,
-): UploadCheck {
+): MaybePromise<UploadCheck> {
   const refuse = (status: number, body: UploadRefusal, headers: Record<string, string> = {}, drain = false) =>
     ({ kind: 'answer', answer: { status, body, headers, drain } }) as const;
   const origin = request.headers.origin;
@@ -76,17 +77,20 @@ export function checkUpload(
       'retry-after': String(Math.ceil(waitMs / 1000)),
     });
   }
+  const checkUser = (user: string | undefined): UploadCheck => {
+    if (user === undefined) {
+      options.loginThrottle?.failed(address);
+      const message = 'a valid token is needed: Authorization: Bearer <token>';
+      return refuse(401, refusal('unauthorized', message), cors);
+    }
+    const declaredLength = Number(request.headers['content-length'] ?? 0);
+    // Multipart framing adds a little; anything far above the limit is refused before reading it.
+    if (declaredLength > options.maxUploadBytes + 64 * 1024) {
+      const message = `files may have at most ${options.maxUploadBytes} bytes`;
+      return refuse(413, refusal('too_large', message), { ...cors, connection: 'close' }, true);
+    }
+    return { kind: 'accepted', user, cors };
+  };
   const user = options.authenticate(bearerToken(request.headers.authorization));
-  if (user === undefined) {
-    options.loginThrottle?.failed(address);
-    const message = 'a valid token is needed: Authorization: Bearer <token>';
-    return refuse(401, refusal('unauthorized', message), cors);
-  }
-  const declaredLength = Number(request.headers['content-length'] ?? 0);
-  // Multipart framing adds a little; anything far above the limit is refused before reading it.
-  if (declaredLength > options.maxUploadBytes + 64 * 1024) {
-    const message = `files may have at most ${options.maxUploadBytes} bytes`;
-    return refuse(413, refusal('too_large', message), { ...cors, connection: 'close' }, true);
-  }
-  return { kind: 'accepted', user, cors };
+  return user instanceof Promise ? user.then(checkUser) : checkUser(user);
 }

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FILES_PATH } from '@chrome-plus/protocol';
 import busboy from 'busboy';
+import type { Authenticate } from '../gateway/auth.ts';
 import type { LoginThrottle } from '../gateway/login-throttle.ts';
 import type { Logger } from '../logger.ts';
 import type { FileStore } from './file-store.ts';
@@ -11,7 +12,7 @@ import { checkUpload, refusal, sendJson } from './upload-checks.ts';
 
 export interface UploadRouteOptions {
   store: FileStore;
-  authenticate(token: string | undefined): string | undefined;
+  authenticate: Authenticate;
   isOriginAllowed(origin: string | undefined): boolean;
   /** Failed sign-ins per address, shared with the sockets' hello. */
   loginThrottle?: LoginThrottle;
@@ -26,7 +27,8 @@ export function createUploadRoute(options: UploadRouteOptions) {
   return async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
     const path = new URL(request.url ?? '/', 'http://gateway').pathname;
     if (path !== FILES_PATH) return false;
-    const checked = checkUpload(request, options);
+    const answer = checkUpload(request, options);
+    const checked = answer instanceof Promise ? await answer : answer;
     if (checked.kind === 'answer') {
       const { status, body, headers, drain } = checked.answer;
       if (body === undefined) response.writeHead(status, headers).end();

@@ -3,6 +3,15 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 export const LOCAL_USER = 'local';
 
+/**
+ * An answer at once, or later: who a token belongs to is answered from memory, except for a device token that memory
+ * does not hold yet, which the accounts directory looks up in the database (accounts/account-directory.ts).
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** Who a token belongs to: undefined when nobody; a promise only when the answer needs the database. */
+export type Authenticate = (token: string | undefined) => MaybePromise<string | undefined>;
+
 function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }

@@ -1,18 +1,24 @@
 // A socket's first frame: hello with a token, checked against the sign-in throttle, the tokens and the per-user
-// socket cap; answered with welcome, or refused and closed.
+// socket cap; answered with welcome, or refused and closed. Answered at once, except for a device token the gateway
+// does not hold in memory yet (minted through another gateway a moment ago): that one is looked up in the database,
+// after the throttle.
 import { type ClientFrame, CloseCode, type ParseResult } from '@chrome-plus/protocol';
 import type { WebSocket } from 'ws';
+import type { MaybePromise } from './auth.ts';
 import type { SessionContext } from './session.ts';
 import type { SessionIO } from './session-io.ts';
 
-/** The user the socket belongs to from now on, or undefined when it was refused (and is closing). */
+/**
+ * The user the socket belongs to from now on, or undefined when it was refused (and is closing); a promise only while
+ * the token is looked up in the database.
+ */
 export function handshake(
   parsed: ParseResult<ClientFrame>,
   context: SessionContext,
   io: SessionIO,
   socket: WebSocket,
   address: string,
-): string | undefined {
+): MaybePromise<string | undefined> {
   const { refuse } = io;
   if (!parsed.ok || parsed.frame.type !== 'hello') {
     refuse('unauthorized', 'the first frame must be hello');
@@ -21,7 +27,7 @@ export function handshake(
   }
   const waitMs = context.loginThrottle.waitMs(address);
   if (waitMs > 0) {
-    // The token is not even looked at: a guesser learns nothing while it waits.
+    // The token is not even looked at (nor the database asked): a guesser learns nothing while it waits.
     refuse(
       'rate_limited',
       'too many failed sign-ins from this address: wait, then try again',
@@ -31,7 +37,27 @@ export function handshake(
     socket.close(CloseCode.overloaded, 'too many failed sign-ins');
     return undefined;
   }
-  const user = context.authenticate(parsed.frame.token);
+  const token = parsed.frame.token;
+  const user = context.authenticate(token);
+  if (user instanceof Promise)
+    return user.then((found) => {
+      // The client may have gone (or the hello timer closed it) while the database answered.
+      if (socket.readyState === socket.OPEN) return admit(found, token, context, io, socket, address);
+      if (found === undefined) context.loginThrottle.failed(address);
+      return undefined;
+    });
+  return admit(user, token, context, io, socket, address);
+}
+
+function admit(
+  user: string | undefined,
+  token: string | undefined,
+  context: SessionContext,
+  io: SessionIO,
+  socket: WebSocket,
+  address: string,
+): string | undefined {
+  const { refuse } = io;
   if (user === undefined) {
     context.loginThrottle.failed(address);
     refuse('unauthorized', 'the token is missing or not valid');
@@ -45,7 +71,7 @@ export function handshake(
     socket.close(CloseCode.overloaded, 'too many sockets for this user');
     return undefined;
   }
-  context.signedIn?.(socket, parsed.frame.token);
+  context.signedIn?.(socket, token);
   io.send({
     type: 'welcome',
     user,

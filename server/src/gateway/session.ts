@@ -8,6 +8,7 @@ import type { AttachmentLimits, Refusal } from '../files/attachment-policy.ts';
 import type { GenerationLog } from '../generations/log.ts';
 import type { Logger } from '../logger.ts';
 import type { Providers } from '../providers/registry.ts';
+import type { Authenticate } from './auth.ts';
 import { type ChatOperations, createChatOperations } from './chat-operations.ts';
 import type { Follower } from './follower.ts';
 import { startFrameIntake } from './frame-intake.ts';
@@ -19,7 +20,8 @@ import { createWatches, type SessionWatches } from './session-watches.ts';
 
 export interface SessionContext {
   serverName: string;
-  authenticate(token: string | undefined): string | undefined;
+  /** Who a token belongs to: a promise only for a device token looked up in the database (see handshake.ts). */
+  authenticate: Authenticate;
   log: GenerationLog;
   queue: Queue;
   follower: Follower;
@@ -82,7 +84,9 @@ export function startSession(socket: WebSocket, context: SessionContext, address
   async function handle(text: string): Promise<void> {
     const parsed = parseClientFrame(text);
     if (user === undefined) {
-      user = handshake(parsed, context, io, socket, address);
+      const answer = handshake(parsed, context, io, socket, address);
+      // A promise only while a device token is looked up in the database; the frames after the hello wait for it.
+      user = answer instanceof Promise ? await answer : answer;
       if (user !== undefined) {
         clearTimeout(helloTimer);
         helloTimer = undefined;
