@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { cleanupPrefix, REDIS_URL, testPrefix } from '@chrome-plus/testkit';
 import { Redis } from 'ioredis';
 import { createKeys, requestKey } from './keys.ts';
-import { AppendRefused, createGenerationLog, errorBody, seqOf, toFrame } from './log.ts';
+import { AppendRefused, createGenerationLog, errorBody, finishingAt, gapAt, seqOf, toFrame } from './log.ts';
 
 const prefix = testPrefix('log');
 const keys = createKeys(prefix);
@@ -85,6 +85,53 @@ test('an append sent again (its reply lost in a reconnect) is written once', asy
     ['{"seq":1,"type":"chat.delta","text":"a"}', '{"seq":2,"type":"chat.delta","text":"b"}'],
   );
   assert.equal(await log.append(key, 'other', { type: 'chat.delta', text: 'z' }, 2), AppendRefused.fenced);
+});
+
+test("an append beyond the next seq (a log that lost its tail) is refused with the log's seq; nothing is written", async () => {
+  const key = requestKey('u', 'gap');
+  await log.submit(key, { user: 'u', id: 'gap', model: 'm' });
+  await log.begin(key, 't');
+  assert.equal(gapAt(AppendRefused.terminal), undefined);
+  assert.equal(await log.append(key, 't', { type: 'chat.delta', text: 'a' }, 1), 1);
+  const refused = await log.append(key, 't', { type: 'chat.delta', text: 'd' }, 4);
+  assert.equal(gapAt(refused), 1, `the log ends at 1 (got ${refused})`);
+  const done = { type: 'chat.done', finishReason: 'stop', model: 'm' } as const;
+  assert.equal(
+    gapAt(await log.finish(key, 't', finishingAt({ ...done }, 3), 'u')),
+    1,
+    'a named terminal too',
+  );
+  assert.equal(await log.requestCancel(key), 'running');
+  assert.equal(
+    await log.rewrite(key, 't', { type: 'chat.delta', text: 'b' }, 2),
+    2,
+    'an event written again is not refused by a cancel',
+  );
+  assert.equal(
+    await log.append(key, 't', { type: 'chat.delta', text: 'c' }, 3),
+    AppendRefused.cancelRequested,
+  );
+  assert.equal(await log.finish(key, 't', finishingAt({ type: 'chat.cancelled' }, 3), 'u'), 3);
+  assert.deepEqual(
+    (await log.read(key, 0)).map((entry) => entry.seq),
+    [1, 2, 3],
+  );
+  assert.deepEqual(await log.attempts(key), { seq: 3, starts: 1 });
+});
+
+test('a terminal event named for a seq already taken goes after it (by its flag it is written once)', async () => {
+  const key = requestKey('u', 'taken');
+  await log.submit(key, { user: 'u', id: 'taken', model: 'm' });
+  await log.begin(key, 't');
+  // The writer never heard that this append was written (it failed, its reply lost), so it names seq 1 again.
+  assert.equal(await log.append(key, 't', { type: 'chat.delta', text: 'a' }, 1), 1);
+  const failed = errorBody('internal', 'x', true);
+  assert.equal(await log.finish(key, 't', finishingAt(failed, 1), 'u'), 2);
+  assert.equal(await log.finish(key, 't', finishingAt({ ...failed }, 2), 'u'), AppendRefused.terminal);
+  assert.deepEqual(
+    (await log.read(key, 0)).map((entry) => entry.seq),
+    [1, 2],
+  );
 });
 
 test('a start handed back on shutdown is no crash; only the attempt that owns the request may say so', async () => {

@@ -25,7 +25,32 @@ export const AppendRefused = {
   missing: -3,
   /** The user asked to cancel: the writer must stop and append `chat.cancelled`. */
   cancelRequested: -4,
+  /**
+   * The log ends before the seq the append expected: a Redis failover lost events the writer saw acknowledged. Not
+   * one code but a range that carries the log's last seq: `gap - seq` (read it with `gapAt`). Nothing was written.
+   */
+  gap: -16,
 } as const;
+
+/** The log's last seq, if `code` is a gap refusal (the append expected a later seq); undefined otherwise. */
+export function gapAt(code: number): number | undefined {
+  return code <= AppendRefused.gap ? AppendRefused.gap - code : undefined;
+}
+
+/**
+ * The seqs terminal events are to get, set by the attempt's writer (`finishingAt`). A side table rather than a
+ * parameter of `finish`, so that it passes through the wrappers of the log (metrics, usage) as they are.
+ */
+const terminalSeqs = new WeakMap<TerminalBody, number>();
+
+/**
+ * Names the seq `body` is to get when it is passed to `finish`: that finish then refuses a gap, like an append. The
+ * mark is the object's and is used once: pass a body of one's own (a copy), never a shared constant.
+ */
+export function finishingAt<T extends TerminalBody>(body: T, seq: number): T {
+  terminalSeqs.set(body, seq);
+  return body;
+}
 
 const submitScript = defineScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -56,17 +81,28 @@ return redis.call('HINCRBY', KEYS[1], 'handedBack', 1)
 
 // KEYS: meta, log, events channel (a key, so that a cluster routes it: SPUBLISH goes to the slot's shard).
 // ARGV: token ('' = any writer, for terminal events of the gateway or the sweeper), body JSON,
-// terminal flag, (unused: the channel's old place), log retention ms, meta TTL ms after the end, meta/log TTL ms while running, now,
+// terminal flag, rewrite flag ('1': an event written before that a failover lost, see below), log retention ms, meta TTL ms after the end, meta/log TTL ms while running, now,
 // the seq this event is to get ('' = the next, whatever it is), the publish command (SPUBLISH or PUBLISH).
 // An append whose seq is already taken by its own attempt was applied before: a client library that sends a
 // command again after a reconnect (its reply lost when Redis went away) must not write the event twice.
+// A terminal event is written once by its flag, not by its seq: one whose seq is taken goes after (an append whose
+// reply was lost and that failed may have been written).
+// An append whose seq is beyond the next one finds a log that lost its tail (a failover promoted a replica that
+// had not received the last appends, which clients may have seen): it is refused with the log's seq (-16 - seq), and
+// the writer writes the missing events again first, with the rewrite flag (a cancel does not stop those: they
+// were written before it), so that every seq keeps the event clients may hold.
 const appendScript = defineScript(`
 local state = redis.call('HMGET', KEYS[1], 'terminal', 'attempt', 'cancel', 'seq')
 if state[4] == false then return -3 end
 if state[1] == '1' then return -1 end
 if ARGV[1] ~= '' and state[2] ~= ARGV[1] then return -2 end
-if ARGV[9] ~= '' and tonumber(state[4]) >= tonumber(ARGV[9]) then return tonumber(ARGV[9]) end
-if ARGV[3] ~= '1' and state[3] == '1' then return -4 end
+if ARGV[9] ~= '' then
+  local current = tonumber(state[4])
+  local expected = tonumber(ARGV[9])
+  if expected > current + 1 then return -16 - current end
+  if current >= expected and ARGV[3] ~= '1' then return expected end
+end
+if ARGV[3] ~= '1' and ARGV[4] ~= '1' and state[3] == '1' then return -4 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local entry = '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2)
 redis.call('XADD', KEYS[2], '0-' .. seq, 'e', entry)
@@ -159,6 +195,7 @@ export function createGenerationLog(options: GenerationLogOptions) {
     body: EventBody,
     terminal: boolean,
     seq: number | undefined,
+    rewrite = false,
   ): Promise<number> {
     const result = await appendScript.run(
       redis,
@@ -167,7 +204,7 @@ export function createGenerationLog(options: GenerationLogOptions) {
         token,
         JSON.stringify(body),
         terminal ? '1' : '0',
-        '',
+        rewrite ? '1' : '',
         options.retentionMs,
         metaTtlAfterEndMs,
         options.maxLifetimeMs,
@@ -230,12 +267,29 @@ export function createGenerationLog(options: GenerationLogOptions) {
     },
 
     /**
+     * Writes again, at `seq`, a non-terminal event that was appended before and lost by a failover (the writer
+     * repairing a gap): as an append with that seq, except that a cancel requested meanwhile does not refuse it.
+     * Not wrapped by the log's observers (metrics, usage): it is no new event.
+     */
+    rewrite(
+      key: string,
+      token: string,
+      body: Exclude<EventBody, TerminalBody>,
+      seq: number,
+    ): Promise<number> {
+      return append(key, token, body, false, seq, true);
+    },
+
+    /**
      * Appends the terminal event, unless one exists already: exactly one terminal event per request.
      * `token` '' lets a writer that owns no attempt (the gateway cancelling a queued job, the deadline sweeper) end it.
+     * A body marked with `finishingAt` names its seq (idempotent, a gap refused); others take the next seq.
      * Returns the seq, or an AppendRefused code (then someone else ended the request first).
      */
     async finish(key: string, token: string, body: TerminalBody, user: string): Promise<number> {
-      const seq = await append(key, token, body, true, undefined);
+      const named = terminalSeqs.get(body);
+      terminalSeqs.delete(body);
+      const seq = await append(key, token, body, true, named);
       if (seq > 0) {
         await Promise.all([redis.zrem(keys.deadlines(key), key), redis.zrem(keys.inflight(user), key)]);
       }
@@ -275,6 +329,13 @@ export function createGenerationLog(options: GenerationLogOptions) {
       const result = String(await cancelScript.run(redis, [keys.meta(key)], []));
       if (result === 'pending' || result === 'running') await redis.publish(keys.cancel, key);
       return result as 'missing' | 'terminal' | 'pending' | 'running';
+    },
+
+    /** The log's last seq and how many attempts began, as this Redis has them (a fenced writer checks its begin). */
+    async attempts(key: string): Promise<{ seq: number; starts: number } | undefined> {
+      const [seq, starts] = await redis.hmget(keys.meta(key), 'seq', 'starts');
+      if (seq === null || seq === undefined) return undefined;
+      return { seq: Number(seq), starts: Number(starts ?? 0) };
     },
 
     async isCancelRequested(key: string): Promise<boolean> {

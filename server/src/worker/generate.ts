@@ -19,7 +19,7 @@ import {
   type StopReason,
   toProviderError,
 } from './attempt-ending.ts';
-import { type AttemptWriter, createAttemptWriter } from './attempt-writer.ts';
+import { type AttemptWriter, createAttemptWriter, type LossReport } from './attempt-writer.ts';
 import { callModelOnce, modelRequest } from './model-call.ts';
 
 export { AttemptAbandoned, type StopReason } from './attempt-ending.ts';
@@ -78,6 +78,8 @@ class ChatAttempt implements Attempt {
   private readonly now: () => number;
   private readonly startedAt: number;
   private readonly key: string;
+  private writer: AttemptWriter | undefined;
+  private deadline: number | undefined;
 
   constructor(
     private readonly job: ChatJob,
@@ -117,10 +119,13 @@ class ChatAttempt implements Attempt {
       user: this.job.user,
       token: this.token,
       seq: begun.seq,
+      starts: begun.starts,
       coalesce: this.options.coalesce,
       firstDelta: () => this.options.hooks?.firstDelta?.(this.now() - this.startedAt),
       refused: () => this.controller.abort(),
+      lost: (report) => this.lost(report),
     });
+    this.writer = writer;
     if (begun.seq > 0) {
       // A previous attempt died after writing: the client must discard what it showed.
       const seq = await writer.append({ type: 'chat.restart' });
@@ -133,6 +138,7 @@ class ChatAttempt implements Attempt {
       return;
     }
     const deadline = this.now() + this.options.timeouts.totalMs;
+    this.deadline = deadline;
     // The sweeper's deadline moves to the end of the generation; the model call does not wait for it (until it is
     // written, the gateway's queue-wait deadline stands, minutes away).
     log.setDeadline(this.key, deadline + 30_000).catch((error: unknown) => {
@@ -219,8 +225,19 @@ class ChatAttempt implements Attempt {
     return this.now() + delay < deadline ? delay : undefined;
   }
 
+  /** Through the writer once there is one: after its last write, at the seq after it (a failover's gap refused). */
   private finish(body: TerminalBody): Promise<number> {
+    if (this.writer !== undefined) return this.writer.finish(body);
     return this.options.log.finish(this.key, this.token, body, this.job.user);
+  }
+
+  /** A failover lost events of this request: the writer handled it; what else it lost is the moved deadline. */
+  private lost(report: LossReport): void {
+    const { log, logger } = this.options;
+    logger.warn({ key: this.key, ...report }, 'the log had lost events (a Redis failover)');
+    if (report.outcome === 'rewritten' && this.deadline !== undefined) {
+      log.setDeadline(this.key, this.deadline + 30_000).catch(() => {});
+    }
   }
 
   private async end(ending: Ending): Promise<void> {
