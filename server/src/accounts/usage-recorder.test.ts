@@ -1,5 +1,5 @@
-// Usage is recorded once per request, by the attempt that wrote its terminal event: the provider's counts, or an
-// estimate marked as such; nothing for an attempt that wrote no terminal event.
+// Usage is recorded once per request, by the attempt that wrote its terminal event: the provider's counts, or a
+// tokenizer's count marked as estimated; nothing for an attempt that wrote no terminal event.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
@@ -13,7 +13,8 @@ const job: ChatJob = {
   user: 'alice',
   id: 'r1',
   model: 'fake-model',
-  messages: [{ role: 'user', content: 'x'.repeat(40) }],
+  // 10 tokens in o200k_base, and 3 for the message's framing and 3 for the answer's start.
+  messages: [{ role: 'user', content: 'The quick brown fox jumps over the lazy dog.' }],
 };
 
 function fixture(accepted = true) {
@@ -63,20 +64,33 @@ test("a finished answer records the provider's counts and the duration", async (
   ]);
 });
 
-test('a cancelled answer without usage is estimated from what was written', async () => {
+test('a cancelled answer without usage is counted with the tokenizer from what was written', async () => {
   const { records, tracking } = fixture();
-  await tracking.log.append(
-    'k1',
-    't',
-    { type: 'chat.delta', text: 'x'.repeat(10), reasoning: 'y'.repeat(2) },
-    1,
-  );
+  await tracking.log.append('k1', 't', { type: 'chat.delta', reasoning: 'Greeting: ' }, 1);
+  await tracking.log.append('k1', 't', { type: 'chat.delta', text: 'Hello, world!' }, 2);
   await tracking.log.finish('k1', 't', { type: 'chat.cancelled' }, 'alice');
   await tracking.settle();
   assert.equal(records[0]?.outcome, 'cancelled');
   assert.equal(records[0]?.estimated, true);
-  assert.equal(records[0]?.promptTokens, 10);
-  assert.equal(records[0]?.completionTokens, 3);
+  assert.equal(records[0]?.promptTokens, 16);
+  // "Greeting: Hello, world!": Greeting, :, Hello, ",", world, !
+  assert.equal(records[0]?.completionTokens, 6);
+});
+
+test('a finished answer whose provider gave no usage is counted too, marked as estimated', async () => {
+  const { records, tracking } = fixture();
+  await tracking.log.append('k1', 't', { type: 'chat.delta', text: 'Bonjour, comment ça va ?' }, 1);
+  await tracking.log.finish(
+    'k1',
+    't',
+    { type: 'chat.done', finishReason: 'stop', model: 'fake-model' },
+    'alice',
+  );
+  await tracking.settle();
+  assert.equal(records[0]?.outcome, 'done');
+  assert.equal(records[0]?.estimated, true);
+  assert.equal(records[0]?.promptTokens, 16);
+  assert.equal(records[0]?.completionTokens, 6);
 });
 
 test('a failure before any text charges nothing; an attempt whose terminal was refused records nothing', async () => {

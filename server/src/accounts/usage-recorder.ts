@@ -1,15 +1,12 @@
 // Records each generation's usage when its worker writes the terminal event: the provider's counts when it gave
-// them, otherwise an estimate (about 4 characters a token) marked as such. Also counted for Prometheus.
+// them, otherwise counted with a tokenizer (token-count.ts: bounded, once per answer) and marked as estimated. Also
+// counted for Prometheus.
 import { Counter, type Registry } from 'prom-client';
 import type { GenerationLog, TerminalBody } from '../generations/log.ts';
 import type { ChatJob } from '../jobs.ts';
 import type { Logger } from '../logger.ts';
 import type { AccountStore, UsageRecord } from './account-store.ts';
-
-/** A rough count where the provider gave none: English runs about 4 characters a token in OpenAI's tokenizers. */
-export function estimateTokens(characters: number): number {
-  return Math.ceil(characters / 4);
-}
+import { COUNT_LIMIT_CHARS, countPromptTokens, countTokens } from './token-count.ts';
 
 export interface UsageTracking {
   /** The log the attempt writes through: it watches what the attempt appends. */
@@ -39,41 +36,50 @@ export function createUsageRecorder(options: {
   return {
     track(job, log) {
       const startedAt = now();
+      // What the model wrote (reasoning and text): its length, and its beginning for the tokenizer.
       let characters = 0;
+      let written = '';
+      const keep = (piece: string | undefined) => {
+        if (piece === undefined || piece.length === 0) return;
+        characters += piece.length;
+        if (written.length < COUNT_LIMIT_CHARS) written += piece.slice(0, COUNT_LIMIT_CHARS - written.length);
+      };
       let terminal: TerminalBody | undefined;
       return {
         log: {
           ...log,
           async append(key, token, body, seq) {
-            const written = await log.append(key, token, body, seq);
-            if (written > 0 && body.type === 'chat.delta')
-              characters += (body.text?.length ?? 0) + (body.reasoning?.length ?? 0);
-            return written;
+            const appended = await log.append(key, token, body, seq);
+            if (appended > 0 && body.type === 'chat.delta') {
+              keep(body.reasoning);
+              keep(body.text);
+            }
+            return appended;
           },
           async finish(key, token, body, user) {
-            const written = await log.finish(key, token, body, user);
-            if (written > 0) terminal = body;
-            return written;
+            const finished = await log.finish(key, token, body, user);
+            if (finished > 0) terminal = body;
+            return finished;
           },
         },
         async settle() {
           if (terminal === undefined) return;
+          // The answer's time, not the counting's.
+          const durationMs = Math.max(0, Math.round(now() - startedAt));
           const usage = terminal.type === 'chat.done' ? terminal.usage : undefined;
-          const promptCharacters = job.messages.reduce((sum, message) => sum + message.content.length, 0);
           // Without a word from the model, a failed or cancelled request is charged its prompt only if the model
           // answered at all.
+          const charged = terminal.type === 'chat.done' || characters > 0;
           const record: UsageRecord = {
             requestKey: job.key,
             user: job.user,
             model: job.model,
             outcome:
               terminal.type === 'chat.done' ? 'done' : terminal.type === 'chat.error' ? 'error' : 'cancelled',
-            promptTokens:
-              usage?.promptTokens ??
-              (terminal.type === 'chat.done' || characters > 0 ? estimateTokens(promptCharacters) : 0),
-            completionTokens: usage?.completionTokens ?? estimateTokens(characters),
+            promptTokens: usage?.promptTokens ?? (charged ? await countPromptTokens(job.messages) : 0),
+            completionTokens: usage?.completionTokens ?? (await countTokens(written, characters)),
             estimated: usage === undefined,
-            durationMs: Math.max(0, Math.round(now() - startedAt)),
+            durationMs,
           };
           tokens.inc({ user: record.user, model: record.model, kind: 'prompt' }, record.promptTokens);
           tokens.inc({ user: record.user, model: record.model, kind: 'completion' }, record.completionTokens);
