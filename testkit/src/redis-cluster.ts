@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { portIsFree } from './ports.ts';
 import { type ManagedProcess, startProcess } from './processes.ts';
-import { redisAnswers } from './redis.ts';
+import { redisAnswers, redisServerArgs } from './redis.ts';
 import { until } from './wait.ts';
 
 const run = promisify(execFile);
@@ -133,12 +133,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     await Promise.all(
       ports.map(async (port) => {
         const server = launchRedis(`redis cluster node ${port}`, port, [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--dir',
-          directory,
+          ...redisServerArgs(port, directory, 'memory'),
           '--cluster-enabled',
           'yes',
           '--cluster-config-file',
@@ -152,14 +147,6 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
           'yes',
           '--repl-diskless-sync-delay',
           '0',
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--maxmemory-policy',
-          'noeviction',
-          '--loglevel',
-          'warning',
         ]);
         processes.set(port, server);
         await server.ready;

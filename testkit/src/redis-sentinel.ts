@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ManagedProcess } from './processes.ts';
+import { redisServerArgs } from './redis.ts';
 import { freeRedisPorts, launchRedis, withNode } from './redis-cluster.ts';
 import { until } from './wait.ts';
 
@@ -43,24 +44,11 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
     rmSync(directory, { recursive: true, force: true });
   };
   const dataArgs = (port: number) => [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--dir',
-    join(directory, String(port)),
+    ...redisServerArgs(port, join(directory, String(port)), 'memory'),
     '--repl-diskless-sync',
     'yes',
     '--repl-diskless-sync-delay',
     '0',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--maxmemory-policy',
-    'noeviction',
-    '--loglevel',
-    'warning',
   ];
   try {
     for (const port of [masterPort!, ...replicaPorts]) {
