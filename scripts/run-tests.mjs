@@ -7,8 +7,8 @@
 // starting tsx for each of 36 small files cost more than the tests themselves.
 // Without --unit, the unit files run so in two processes beside node's runner, which takes every other file in a
 // process of its own, --concurrency at once (default 3: the browser and process tests wait on timers and on
-// Chromium as much as they compute), the longest first (browser, then reliability, then ops tests), so that the
-// short ones fill the gaps instead of a long one starting last.
+// Chromium as much as they compute), the longest first (browser, then the failover, reliability and accounts
+// tests, then ops and database ones), so that the short ones fill the gaps instead of a long one starting last.
 // --suffix S: only files ending in S (e.g. .e2e.ts).
 // Roles started by the tests run from the bundle server/dist when it is newer than every source it is built from
 // (`npm run build -w server`; `npm test` builds first), else from the sources through tsx: see serverEntry() in
@@ -63,7 +63,7 @@ if (process.env.CHROME_PLUS_SERVER_ENTRY === undefined) {
 if (unit) process.exit(await runInShards(files, shards));
 // The unit files in two shared processes, beside node's runner for the rest (a process per file).
 const quick = files.filter(isUnit);
-const longestFirst = [/\.e2e\.ts$/, /reliability/, /ops/];
+const longestFirst = [/\.e2e\.ts$/, /redis-ha|reliability|accounts/, /ops|sign-in|database/];
 const rank = (file) => {
   const index = longestFirst.findIndex((pattern) => pattern.test(file));
   return index < 0 ? longestFirst.length : index;
