@@ -1,20 +1,32 @@
-// `npm run bench [-- --quick] [--targets system,direct] [--scenarios single,concurrency] [--compare FILE] [--profile]
-//   [--server-src DIR] [--coalesce-ms N] [--workers N] [--idle-sockets N] [--svg FILE] [--render]`
+// `npm run bench [-- --quick] [--targets system,direct] [--scenarios single,concurrency] [--streams 200,500]
+//   [--redis-pubsub classic] [--compare FILE] [--profile] [--server-src DIR] [--coalesce-ms N] [--workers N] [--idle-sockets N] [--svg FILE]
+//   [--render]`
 // Starts the model server, then each target (the real system and the baselines) as separate processes, drives them
 // from a separate load-generator process, prints the figures and the targets, writes bench/results/<time>.json and
-// an SVG plot. `--report FILE [--compare FILE] [--markdown]` prints the tables of an existing results file without
+// an SVG plot. The `system-cluster` target runs on a Redis Cluster of its own (3 masters, 3 replicas, started by
+// testkit on free ports in a temporary folder, stopped and removed after it); every target's Redis commands are
+// counted per node over each measured window. `--report FILE [--compare FILE] [--markdown]` prints the tables of an existing results file without
 // running anything. `--render` adds the extension's rendering benchmark to a partial run.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { repoRoot } from '@chrome-plus/testkit';
+import { hasRedisServer, type OwnRedisCluster, repoRoot, startRedisCluster } from '@chrome-plus/testkit';
+import { Redis } from 'ioredis';
 import { buildServers } from './build-servers.ts';
 import { renderAvailable, runRender } from './extension-render.ts';
 import { plotResults } from './plot.ts';
 import { baseEnv, type Service, spawnService, useBundles } from './processes.ts';
+import type { RedisNodeProbe } from './redis-commands.ts';
 import { connectRedis, deleteKeys, redisVersion } from './redis-keys.ts';
-import { checkTargets, compareTable, figuresTable, renderLine, targetsTable } from './report.ts';
+import {
+  checkTargets,
+  commandsTable,
+  compareTable,
+  figuresTable,
+  renderLine,
+  targetsTable,
+} from './report.ts';
 import type { BenchResults, Conditions, TargetResults } from './results.ts';
 import {
   type Context,
@@ -35,6 +47,10 @@ interface Options {
   quick: boolean;
   targets: TargetName[];
   scenarios: ScenarioName[] | undefined;
+  /** REDIS_PUBSUB of the one-node system targets (the cluster has only sharded Pub/Sub). */
+  redisPubSub: string | undefined;
+  /** Only these stream counts of the concurrency scenario. */
+  streams: number[] | undefined;
   compare: string | undefined;
   report: string | undefined;
   profile: boolean;
@@ -55,6 +71,8 @@ function parseArguments(argv: string[]): Options {
     // The 1 ms window was experiment E1's question, answered in docs/benchmarks.md: `--targets system-1ms` runs it.
     targets: (Object.keys(TARGETS) as TargetName[]).filter((name) => name !== 'system-1ms'),
     scenarios: undefined,
+    streams: undefined,
+    redisPubSub: undefined,
     compare: undefined,
     report: undefined,
     profile: false,
@@ -85,6 +103,16 @@ function parseArguments(argv: string[]): Options {
         break;
       case '--scenarios':
         options.scenarios = value().split(',') as ScenarioName[];
+        break;
+      case '--streams':
+        options.streams = value().split(',').map(Number);
+        if (options.streams.some((count) => !Number.isInteger(count) || count <= 0))
+          throw new Error('--streams takes stream counts, e.g. 200 or 100,500');
+        break;
+      case '--redis-pubsub':
+        options.redisPubSub = value();
+        if (!['auto', 'sharded', 'classic'].includes(options.redisPubSub))
+          throw new Error('--redis-pubsub takes auto, sharded or classic');
         break;
       case '--compare':
         options.compare = value();
@@ -166,6 +194,10 @@ function printReport(results: BenchResults, previous: BenchResults | undefined, 
     log('\nExtension rendering (main-thread ms per 1,000 tokens of a 20,000-token answer)\n');
     log('skipped' in results.render ? `  ${results.render.skipped}` : renderLine(results.render));
   }
+  log(
+    '\nRedis commands per node over each measured window (INFO commandstats deltas; the Redis CPU from INFO cpu)\n',
+  );
+  log(commandsTable(results, markdown));
   log('\nTargets\n');
   log(targetsTable([...checkTargets(results, 'system'), ...checkTargets(results, 'system-1ms')], markdown));
   if (previous !== undefined) {
@@ -186,6 +218,7 @@ async function run(options: Options): Promise<void> {
   }
   const plan = structuredClone(PLANS[options.quick ? 'quick' : 'full']);
   if (options.idleSockets !== undefined) plan.idleSockets = options.idleSockets;
+  if (options.streams !== undefined) plan.concurrency.streams = options.streams;
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const redis = connectRedis(redisUrl);
   const startedAt = new Date();
@@ -227,8 +260,17 @@ async function run(options: Options): Promise<void> {
   const prefixes: string[] = [];
   let model: Service | undefined;
   let running: RunningTarget | undefined;
+  let cluster: OwnRedisCluster | undefined;
+  let clusterProbes: RedisNodeProbe[] = [];
+  const stopCluster = async () => {
+    for (const probe of clusterProbes) probe.redis.disconnect();
+    clusterProbes = [];
+    await cluster?.destroy().catch(() => {});
+    cluster = undefined;
+  };
   const cleanUp = async () => {
     await running?.stop().catch(() => {});
+    await stopCluster();
     await model?.stop().catch(() => {});
     for (const prefix of prefixes) await deleteKeys(redis, prefix).catch(() => 0);
     rmSync(buildDir, { recursive: true, force: true });
@@ -269,7 +311,35 @@ async function run(options: Options): Promise<void> {
         failures: [],
       };
       results.targets[name] = target;
+      let redisNodes: RedisNodeProbe[] = [{ label: `${new URL(redisUrl).host} (shared)`, redis }];
       try {
+        if (name === 'system-cluster') {
+          if (!hasRedisServer()) throw new Error('redis-server is not installed: no cluster to start');
+          log('  starting a Redis Cluster of 3 masters and 3 replicas (testkit)');
+          cluster = await startRedisCluster();
+          const masters = await cluster.topology();
+          clusterProbes = masters.map(({ port }) => ({
+            label: `127.0.0.1:${port}`,
+            redis: new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 2 }),
+          }));
+          redisNodes = clusterProbes;
+          target.redis = {
+            mode: 'cluster',
+            masters: masters.map(({ port }) => `127.0.0.1:${port}`),
+            replicas: masters.reduce((sum, master) => sum + master.replicas.length, 0),
+            version: await redisVersion(clusterProbes[0]!.redis),
+            note: `its own cluster in ${cluster.directory}, removed afterwards`,
+          };
+          log(`  cluster up: masters ${target.redis.masters.join(', ')}, ${target.redis.replicas} replicas`);
+        } else {
+          target.redis = {
+            mode: 'single',
+            masters: [new URL(redisUrl).host],
+            replicas: 0,
+            version: conditions.redis,
+            note: 'the machine’s Redis at REDIS_URL, shared with whatever else uses it',
+          };
+        }
         running = await startTarget(name, {
           redisUrl,
           keyPrefix,
@@ -277,13 +347,18 @@ async function run(options: Options): Promise<void> {
           cpuProfileDir: profileDir,
           coalesceMs: options.coalesceMs,
           workers: options.workers,
+          clusterNodes: cluster?.nodesEnv,
+          redisPubSub: options.redisPubSub,
         });
       } catch (error) {
         target.failures.push(`start: ${(error as Error).message}`);
         log(`  could not start: ${(error as Error).message}`);
+        await running?.stop().catch(() => {});
+        running = undefined;
+        await stopCluster();
         continue;
       }
-      const context: Context = { target: running, model, redis, keyPrefix, log };
+      const context: Context = { target: running, model, redis, redisNodes, keyPrefix, log };
       for (const scenario of scenarios) {
         log(`- ${scenario}`);
         try {
@@ -320,8 +395,13 @@ async function run(options: Options): Promise<void> {
       }
       await running.stop();
       running = undefined;
-      const deleted = await deleteKeys(redis, keyPrefix);
-      log(`  stopped; deleted ${deleted} keys of ${keyPrefix}`);
+      if (cluster !== undefined) {
+        await stopCluster();
+        log('  stopped; the cluster stopped and its folder removed');
+      } else {
+        const deleted = await deleteKeys(redis, keyPrefix);
+        log(`  stopped; deleted ${deleted} keys of ${keyPrefix}`);
+      }
     }
     const renderWanted = options.render || (plan.mode === 'full' && options.scenarios === undefined);
     if (renderWanted) {

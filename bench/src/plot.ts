@@ -21,6 +21,7 @@ interface Chart {
 const COLORS: Record<TargetName, string> = {
   system: '#1f6feb',
   'system-1ms': '#8250df',
+  'system-cluster': '#0a3069',
   direct: '#2da44e',
   pubsub: '#bf8700',
   socketio: '#cf222e',

@@ -1,6 +1,7 @@
 // Turns results into what a person reads: the table of figures, the ratios to the baselines, the targets met or
 // missed, and the change from a previous results file.
 import type { RenderRun } from './extension-render.ts';
+import { shares } from './redis-commands.ts';
 import type { BenchResults, StreamsRun, TargetResults } from './results.ts';
 import { TARGETS, type TargetName } from './targets.ts';
 
@@ -151,24 +152,86 @@ export function figuresTable(results: BenchResults, markdown = false): string {
     for (const metric of byTarget.get(name)!.values())
       if (!keys.some((known) => known.key === metric.key)) keys.push(metric);
   const ratioColumns = BASELINES.filter((name) => byTarget.has(name));
+  // The cluster against the one node: the same system, its Redis spread over three masters.
+  const clusterRatio = byTarget.has('system') && byTarget.has('system-cluster');
   const header = [
     'figure',
     ...names.map((name) => TARGETS[name].label),
+    ...(clusterRatio ? ['cluster ÷ one node'] : []),
     ...ratioColumns.map((name) => `÷ ${TARGETS[name].label}`),
   ];
+  const ratio = (value: number | undefined, base: number | undefined) =>
+    value === undefined || base === undefined || base === 0 ? '–' : `${(value / base).toFixed(2)}×`;
   const rows = keys.map((metric) => {
     const system = byTarget.get('system')?.get(metric.key)?.value;
     return [
       `${metric.label}${metric.unit === '' ? '' : ` (${metric.unit})`}`,
       ...names.map((name) => format(byTarget.get(name)?.get(metric.key)?.value)),
-      ...ratioColumns.map((name) => {
-        const base = byTarget.get(name)?.get(metric.key)?.value;
-        return system === undefined || base === undefined || base === 0
-          ? '–'
-          : `${(system / base).toFixed(2)}×`;
-      }),
+      ...(clusterRatio ? [ratio(byTarget.get('system-cluster')?.get(metric.key)?.value, system)] : []),
+      ...ratioColumns.map((name) => ratio(system, byTarget.get(name)?.get(metric.key)?.value)),
     ];
   });
+  if (!markdown) return pad([header, ...rows]);
+  return [header, header.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
+}
+
+/** Each measured window's Redis commands per node, of every target that read them: share, main commands, CPU. */
+export function commandsTable(results: BenchResults, markdown = false, top = 4): string {
+  const header = [
+    'target / window',
+    'node',
+    'commands',
+    'share',
+    'per delivered token',
+    'Redis CPU',
+    'main commands',
+  ];
+  const rows: string[][] = [];
+  for (const name of Object.keys(TARGETS) as TargetName[]) {
+    const target = results.targets[name];
+    if (target === undefined) continue;
+    const windows: [string, StreamsRun][] = [];
+    if (target.single) windows.push(['one stream', target.single]);
+    if (target.ttft) windows.push(['TTFT back to back', target.ttft]);
+    if (target.ttftIdle) windows.push(['TTFT paced', target.ttftIdle]);
+    if (target.throughput) windows.push(['saturation', target.throughput]);
+    for (const run of target.capacity?.levels ?? [])
+      windows.push([`capacity @${run.params.offeredTokensPerSecond} tok/s`, run]);
+    for (const run of target.concurrency ?? []) windows.push([`${run.params.connections} streams`, run]);
+    for (const run of target.length ?? []) windows.push([`${run.params.answerTokens}-token answers`, run]);
+    for (const [window, run] of windows) {
+      const nodes = run.redisCommands ?? [];
+      if (nodes.length === 0) continue;
+      const { total, shares: parts } = shares(nodes);
+      const tokens = run.tokensReceived;
+      const perToken = (commands: number) => (tokens > 0 ? (commands / tokens).toFixed(2) : '–');
+      for (const [index, node] of nodes.entries()) {
+        rows.push([
+          index === 0 ? `${TARGETS[name].label}: ${window}` : '',
+          node.node,
+          node.total.toLocaleString('en'),
+          `${Math.round((parts[index] ?? 0) * 100)}%`,
+          perToken(node.total),
+          `${node.cpuPercent}%`,
+          Object.entries(node.calls)
+            .slice(0, top)
+            .map(([command, calls]) => `${command} ${calls.toLocaleString('en')}`)
+            .join(', '),
+        ]);
+      }
+      if (nodes.length > 1)
+        rows.push([
+          '',
+          'all',
+          total.toLocaleString('en'),
+          '100%',
+          perToken(total),
+          `${Math.round(nodes.reduce((sum, node) => sum + node.cpuPercent, 0) * 10) / 10}%`,
+          '',
+        ]);
+    }
+  }
+  if (rows.length === 0) return '  (no Redis commands were counted)';
   if (!markdown) return pad([header, ...rows]);
   return [header, header.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
 }

@@ -1,6 +1,7 @@
 // The shape of a results file (bench/results/<timestamp>.json): conditions, and per target the figures of each scenario.
 import type { RenderRun } from './extension-render.ts';
 import type { IdleResult, StreamsResult } from './load/spec.ts';
+import type { NodeCommands } from './redis-commands.ts';
 import type { TargetName } from './targets.ts';
 
 export interface ProcessUsage {
@@ -15,7 +16,10 @@ export interface StreamsRun extends StreamsResult {
   processes: Record<string, ProcessUsage>;
   /** Share of both cores busy during the window, every process of the machine included. */
   machineCpuPercent: number;
+  /** Summed over the target's Redis nodes (a cluster's masters). */
   redisUsedMemoryDeltaMb: number;
+  /** Commands per Redis node over the measured window (`INFO commandstats` deltas; older results files lack it). */
+  redisCommands?: NodeCommands[];
 }
 
 export interface IdleRun extends IdleResult {
@@ -46,6 +50,8 @@ export interface LengthRun extends StreamsRun {
 export interface TargetResults {
   label: string;
   description: string;
+  /** Where its Redis was: one node (maybe shared with other clients) or a cluster of its own. */
+  redis?: { mode: 'single' | 'cluster'; masters: string[]; replicas: number; version: string; note?: string };
   idle?: IdleRun;
   single?: StreamsRun;
   ttft?: StreamsRun;

@@ -4,6 +4,7 @@ import { cpuSeconds } from '@chrome-plus/testkit';
 import type { Redis } from 'ioredis';
 import type { IdleResult, StreamsResult, StreamsSpec } from './load/spec.ts';
 import { collectGarbage, rssBytes, runLoad, type Service } from './processes.ts';
+import { commandCounter, type NodeCommands, type RedisNodeProbe, shares } from './redis-commands.ts';
 import { memoryOf, usedMemory } from './redis-keys.ts';
 import type { CapacityRun, IdleRun, LengthRun, ProcessUsage, StreamsRun } from './results.ts';
 import type { RunningTarget, TargetName } from './targets.ts';
@@ -81,6 +82,7 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
     scenarios: {
       system: everything,
       'system-1ms': [],
+      'system-cluster': ['single', 'ttft', 'throughput', 'concurrency'],
       direct: everything,
       pubsub: ['single', 'ttft', 'ttft-idle', 'concurrency'],
       socketio: ['single', 'ttft', 'ttft-idle', 'concurrency'],
@@ -111,6 +113,7 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
     scenarios: {
       system: everything,
       'system-1ms': ['single', 'ttft', 'throughput', 'capacity', 'concurrency'],
+      'system-cluster': ['single', 'ttft', 'ttft-idle', 'throughput', 'capacity', 'concurrency'],
       direct: everything,
       pubsub: baseline,
       socketio: baseline,
@@ -122,8 +125,28 @@ export interface Context {
   target: RunningTarget;
   model: Service;
   redis: Redis;
+  /**
+   * The Redis nodes the target uses, each by a connection of its own: the one node, or a cluster's masters. Their
+   * memory is summed and their commands counted per node over each measured window.
+   */
+  redisNodes: RedisNodeProbe[];
   keyPrefix: string;
   log(line: string): void;
+}
+
+/** `:20001 41% (SPUBLISH 3,120, XADD 3,120, EVALSHA 3,300) · …`: each node's share and its main commands. */
+export function commandsLine(nodes: readonly NodeCommands[] | undefined, top = 3): string {
+  if (nodes === undefined || nodes.length === 0) return 'not read';
+  const { total, shares: parts } = shares(nodes);
+  return `${total.toLocaleString('en')} in all; ${nodes
+    .map((node, index) => {
+      const main = Object.entries(node.calls)
+        .slice(0, top)
+        .map(([name, calls]) => `${name} ${calls.toLocaleString('en')}`)
+        .join(', ');
+      return `${node.node.replace(/^127\.0\.0\.1/, '')} ${Math.round((parts[index] ?? 0) * 100)}% (${main}; CPU ${node.cpuPercent}%)`;
+    })
+    .join(' · ')}`;
 }
 
 const mb = (bytes: number) => Math.round((bytes / 1_048_576) * 10) / 10;
@@ -150,12 +173,19 @@ function createSampler(context: Context) {
   let machineStart = machineCpu();
   let redisStart = 0;
   let redisPeak = 0;
+  const commands = commandCounter(context.redisNodes);
+  let commandsAtEnd: Promise<NodeCommands[]> | undefined;
+  const redisMemory = async () => {
+    let sum = 0;
+    for (const node of context.redisNodes) sum += await usedMemory(node.redis);
+    return sum;
+  };
   const sample = () => {
     for (const [name, pid] of processes) {
       const entry = usage.get(name);
       if (entry) entry.rssPeakMb = Math.max(entry.rssPeakMb, mb(rssBytes(pid)));
     }
-    usedMemory(context.redis).then(
+    redisMemory().then(
       (bytes) => {
         redisPeak = Math.max(redisPeak, bytes);
       },
@@ -166,7 +196,9 @@ function createSampler(context: Context) {
     async start() {
       startedAt = performance.now();
       machineStart = machineCpu();
-      redisStart = await usedMemory(context.redis).catch(() => 0);
+      redisStart = await redisMemory().catch(() => 0);
+      commandsAtEnd = undefined;
+      await commands.start();
       redisPeak = redisStart;
       for (const [name, pid] of processes) {
         const rss = mb(rssBytes(pid));
@@ -174,12 +206,19 @@ function createSampler(context: Context) {
       }
       timer = setInterval(sample, 250);
     },
-    stop(): {
+    /** The measured window ended: the commands are counted up to here (the drain after it is not measured). */
+    windowEnded() {
+      commandsAtEnd ??= commands.stop();
+    },
+    async stop(): Promise<{
       processes: Record<string, ProcessUsage>;
       machineCpuPercent: number;
       redisUsedMemoryDeltaMb: number;
-    } {
+      redisCommands: NodeCommands[];
+    }> {
       clearInterval(timer);
+      // First, so that the window's end is read as close to the load's end as the CPU figures below.
+      const redisCommands = await (commandsAtEnd ?? commands.stop());
       sample();
       const seconds = (performance.now() - startedAt) / 1000;
       const result: Record<string, ProcessUsage> = {};
@@ -197,7 +236,12 @@ function createSampler(context: Context) {
         Math.round(
           ((machineEnd.busy - machineStart.busy) / Math.max(1, machineEnd.total - machineStart.total)) * 1000,
         ) / 10;
-      return { processes: result, machineCpuPercent, redisUsedMemoryDeltaMb: mb(redisPeak - redisStart) };
+      return {
+        processes: result,
+        machineCpuPercent,
+        redisUsedMemoryDeltaMb: mb(redisPeak - redisStart),
+        redisCommands,
+      };
     },
   };
 }
@@ -230,10 +274,11 @@ export async function measureStreams(context: Context, spec: StreamsSpec): Promi
   const result = (await runLoad(spec, {
     onWindow: (phase) => {
       if (phase === 'start') sampling = sampler.start();
+      else sampling = sampling?.then(() => sampler.windowEnded());
     },
   })) as StreamsResult;
   await sampling;
-  const usage = sampler.stop();
+  const usage = await sampler.stop();
   const run: StreamsRun = {
     ...result,
     params: {
@@ -251,6 +296,7 @@ export async function measureStreams(context: Context, spec: StreamsSpec): Promi
       `${Math.round(run.tokensPerSecond)} tok/s, ${Math.round(run.requestsPerSecond)} req/s, errors ${run.errors}, gaps ${run.gaps}, lost ${run.lostTokens}, ` +
       `cpu ${run.machineCpuPercent}% (loadgen lag p99 ${run.loadgenLoopDelay.p99.toFixed(1)} ms)`,
   );
+  context.log(`    Redis commands per node: ${commandsLine(run.redisCommands)}`);
   if (run.ttftOverhead.count > 0)
     context.log(
       `    TTFT overhead p50 ${run.ttftOverhead.p50.toFixed(2)} p99 ${run.ttftOverhead.p99.toFixed(2)} ms = request to the model p50 ${run.requestPath.p50.toFixed(2)} + first token back p50 ${run.firstTokenPath.p50.toFixed(2)} ms (${run.ttftOverhead.count} requests)`,
@@ -383,8 +429,17 @@ export async function runConcurrency(context: Context, plan: Plan): Promise<Stre
 export async function runLength(context: Context, plan: Plan): Promise<LengthRun[]> {
   const runs: LengthRun[] = [];
   const logPattern = `${context.keyPrefix}:log:*`;
+  const logMemory = async () => {
+    const sum = { keys: 0, bytes: 0 };
+    for (const node of context.redisNodes) {
+      const { keys, bytes } = await memoryOf(node.redis, logPattern);
+      sum.keys += keys;
+      sum.bytes += bytes;
+    }
+    return sum;
+  };
   for (const answerTokens of plan.length.answerTokens) {
-    const before = await memoryOf(context.redis, logPattern);
+    const before = await logMemory();
     const run = await measureStreams(
       context,
       streamsSpec(context, {
@@ -397,7 +452,7 @@ export async function runLength(context: Context, plan: Plan): Promise<LengthRun
         measureMs: 0,
       }),
     );
-    const after = await memoryOf(context.redis, logPattern);
+    const after = await logMemory();
     const answers = after.keys - before.keys;
     const logBytesPerAnswer = answers > 0 ? Math.round((after.bytes - before.bytes) / answers) : 0;
     if (answers > 0) context.log(`  log memory: ${logBytesPerAnswer} bytes per ${answerTokens}-token answer`);

@@ -1,9 +1,10 @@
-// The systems under test: the real one (optionally with another coalescing window) and the three baselines.
+// The systems under test: the real one (optionally with another coalescing window, or on a Redis Cluster of its own)
+// and the three baselines.
 
 import type { Protocol } from './load/spec.ts';
 import { baseEnv, type Service, spawnService } from './processes.ts';
 
-export type TargetName = 'system' | 'system-1ms' | 'direct' | 'pubsub' | 'socketio';
+export type TargetName = 'system' | 'system-1ms' | 'system-cluster' | 'direct' | 'pubsub' | 'socketio';
 
 export interface TargetInfo {
   name: TargetName;
@@ -25,6 +26,13 @@ export const TARGETS: Record<TargetName, TargetInfo> = {
     label: 'Chrome Plus, 1 ms window',
     description:
       'the real system with the worker coalescing window set to 1 ms (maxDelayMs 1, maxChars 2048)',
+    protocol: 'ws',
+  },
+  'system-cluster': {
+    name: 'system-cluster',
+    label: 'Chrome Plus, 3-master cluster',
+    description:
+      'the real system on a Redis Cluster of its own (3 masters, a replica each, started by testkit on free ports, REDIS_CLUSTER_NODES): sharded Pub/Sub, keys and queues spread over the masters',
     protocol: 'ws',
   },
   direct: {
@@ -70,6 +78,10 @@ export interface StartOptions {
   coalesceMs?: number | undefined;
   /** Worker processes of the queue-based targets (default 1). */
   workers?: number | undefined;
+  /** REDIS_PUBSUB of the one-node system targets (auto, sharded or classic; unset: the server's default, auto). */
+  redisPubSub?: string | undefined;
+  /** REDIS_CLUSTER_NODES of the `system-cluster` target (host:port,…). */
+  clusterNodes?: string | undefined;
 }
 
 /** Users of the real system: many users, so that per-user limits and keys spread as in production. */
@@ -126,13 +138,21 @@ export async function startTarget(name: TargetName, options: StartOptions): Prom
     };
     switch (name) {
       case 'system':
-      case 'system-1ms': {
+      case 'system-1ms':
+      case 'system-cluster': {
         const coalesce: Record<string, string> =
           name === 'system-1ms'
             ? { BENCH_COALESCE_MS: '1' }
             : options.coalesceMs !== undefined
               ? { BENCH_COALESCE_MS: String(options.coalesceMs) }
               : {};
+        if (options.redisPubSub !== undefined && name !== 'system-cluster')
+          coalesce.REDIS_PUBSUB = options.redisPubSub;
+        if (name === 'system-cluster') {
+          if (options.clusterNodes === undefined)
+            throw new Error('system-cluster needs the nodes of a cluster');
+          coalesce.REDIS_CLUSTER_NODES = options.clusterNodes;
+        }
         await startWorkers('system', coalesce);
         gateway = await start('gateway', 'system', coalesce);
         break;
