@@ -47,12 +47,69 @@ export const pingFrameSchema = z.object({ type: z.literal('ping'), t: z.optional
 
 export const modelsListFrameSchema = z.object({ type: z.literal('models.list') });
 
+/** A conversation's id: chosen by the client (a UUID), per user, as request ids are. */
+export const conversationIdSchema = requestIdSchema;
+
+/** What the user was looking at when they sent a message (the page's text, or a selection), as the client shows it. */
+export const messageContextSchema = z.looseObject({
+  kind: z.enum(['page', 'selection']),
+  title: z.optional(z.string().check(z.maxLength(2000))),
+  url: z.optional(z.string().check(z.maxLength(8192))),
+  text: z.optional(z.string()),
+  totalCharacters: z.optional(z.number()),
+});
+export type MessageContext = z.infer<typeof messageContextSchema>;
+
 export const chatSendFrameSchema = z.object({
   type: z.literal('chat.send'),
   id: requestIdSchema,
   messages: z.array(chatMessageSchema).check(z.minLength(1), z.maxLength(1000)),
   model: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
   options: z.optional(chatOptionsSchema),
+  /** Server history (users with an account): the conversation the last user message belongs to. */
+  conversationId: z.optional(conversationIdSchema),
+  /** The conversation's title, when this send creates it (default: the message's beginning). */
+  title: z.optional(z.string().check(z.maxLength(200))),
+  /** The page context of the last user message, kept with it in the history. */
+  context: z.optional(messageContextSchema),
+});
+
+// History (server-side conversations of users with an account): `ref`, any short string, is echoed in the answer.
+const historyRefSchema = z.optional(z.string().check(z.maxLength(128)));
+
+export const historyListFrameSchema = z.object({
+  type: z.literal('history.list'),
+  ref: historyRefSchema,
+  /** The cursor: the changes after it (0: everything). */
+  after: z.number().check(z.int(), z.gte(0)),
+  limit: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),
+});
+
+export const historyGetFrameSchema = z.object({
+  type: z.literal('history.get'),
+  ref: historyRefSchema,
+  conversationId: conversationIdSchema,
+  /** Only the messages changed after this cursor (0 or absent: all). */
+  after: z.optional(z.number().check(z.int(), z.gte(0))),
+});
+
+export const historyRenameFrameSchema = z.object({
+  type: z.literal('history.rename'),
+  ref: historyRefSchema,
+  conversationId: conversationIdSchema,
+  title: z.string().check(z.maxLength(200)),
+});
+
+export const historyDeleteFrameSchema = z.object({
+  type: z.literal('history.delete'),
+  ref: historyRefSchema,
+  conversationId: conversationIdSchema,
+});
+
+export const historyClearFrameSchema = z.object({
+  type: z.literal('history.clear'),
+  ref: historyRefSchema,
+  conversationId: conversationIdSchema,
 });
 
 export const chatResumeFrameSchema = z.object({
@@ -70,6 +127,11 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   chatSendFrameSchema,
   chatResumeFrameSchema,
   chatCancelFrameSchema,
+  historyListFrameSchema,
+  historyGetFrameSchema,
+  historyRenameFrameSchema,
+  historyDeleteFrameSchema,
+  historyClearFrameSchema,
 ]);
 
 export type HelloFrame = z.infer<typeof helloFrameSchema>;
@@ -77,6 +139,17 @@ export type PingFrame = z.infer<typeof pingFrameSchema>;
 export type ChatSendFrame = z.infer<typeof chatSendFrameSchema>;
 export type ChatResumeFrame = z.infer<typeof chatResumeFrameSchema>;
 export type ChatCancelFrame = z.infer<typeof chatCancelFrameSchema>;
+export type HistoryListFrame = z.infer<typeof historyListFrameSchema>;
+export type HistoryGetFrame = z.infer<typeof historyGetFrameSchema>;
+export type HistoryRenameFrame = z.infer<typeof historyRenameFrameSchema>;
+export type HistoryDeleteFrame = z.infer<typeof historyDeleteFrameSchema>;
+export type HistoryClearFrame = z.infer<typeof historyClearFrameSchema>;
+export type HistoryClientFrame =
+  | HistoryListFrame
+  | HistoryGetFrame
+  | HistoryRenameFrame
+  | HistoryDeleteFrame
+  | HistoryClearFrame;
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 // Read through `_zod.def`, the internals zod and zod/mini share (zod/mini schemas have no `.options`).
 export const clientFrameTypes = clientFrameSchema._zod.def.options.flatMap(
@@ -188,6 +261,87 @@ export const errorFrameSchema = z.object({
   retryAfterMs: z.optional(z.number()),
 });
 
+/** A conversation in the history; a tombstone (`deleted`) carries only id, seq and deletedAt. */
+export const historyConversationSchema = z.looseObject({
+  id: z.string(),
+  /** The change that last touched it (the cursor's unit). */
+  seq: z.number(),
+  deleted: z.optional(z.boolean()),
+  deletedAt: z.optional(z.string()),
+  title: z.optional(z.string()),
+  model: z.optional(z.nullable(z.string())),
+  systemPrompt: z.optional(z.nullable(z.string())),
+  createdAt: z.optional(z.string()),
+  updatedAt: z.optional(z.string()),
+  /** The change that cleared its messages (0: never): a copy older than this holds messages that are gone. */
+  clearedSeq: z.optional(z.number()),
+});
+export type HistoryConversation = z.infer<typeof historyConversationSchema>;
+
+export const historyMessageSchema = z.looseObject({
+  requestId: z.string(),
+  role: z.enum(['user', 'assistant']),
+  content: z.string(),
+  seq: z.number(),
+  createdAt: z.string(),
+  /** user: 'sent'; assistant: how the answer ended. */
+  status: z.enum(['sent', 'done', 'error', 'cancelled']),
+  context: z.optional(messageContextSchema),
+  attachments: z.optional(z.array(z.looseObject({ fileId: z.string() }))),
+  reasoning: z.optional(z.string()),
+  model: z.optional(z.string()),
+  finishReason: z.optional(z.string()),
+  usage: z.optional(
+    z.looseObject({ promptTokens: z.number(), completionTokens: z.number(), estimated: z.boolean() }),
+  ),
+  error: z.optional(z.looseObject({ code: z.string(), message: z.string() })),
+});
+export type HistoryMessage = z.infer<typeof historyMessageSchema>;
+
+export const historyChangesFrameSchema = z.object({
+  type: z.literal('history.changes'),
+  ref: historyRefSchema,
+  /** Changed since `after`, in the order of their seq, tombstones included. */
+  conversations: z.array(historyConversationSchema),
+  /** The next `after`. */
+  cursor: z.number(),
+  /** More changes wait beyond `cursor`: ask again. */
+  more: z.boolean(),
+});
+
+export const historyConversationFrameSchema = z.object({
+  type: z.literal('history.conversation'),
+  ref: historyRefSchema,
+  conversation: historyConversationSchema,
+  /** Its messages changed after the `after` asked for, in order. */
+  messages: z.array(historyMessageSchema),
+});
+
+export const historySavedFrameSchema = z.object({
+  type: z.literal('history.saved'),
+  ref: historyRefSchema,
+  conversationId: z.string(),
+  seq: z.number(),
+});
+
+export const historyChangeKindSchema = z.enum(['message', 'renamed', 'deleted', 'cleared']);
+export type HistoryChangeKind = z.infer<typeof historyChangeKindSchema>;
+
+/** Live: another socket (or a worker) changed this user's history. Without conversationId: list since your cursor. */
+export const historyChangedFrameSchema = z.object({
+  type: z.literal('history.changed'),
+  conversationId: z.optional(z.string()),
+  seq: z.optional(z.number()),
+  change: z.optional(historyChangeKindSchema),
+});
+
+export const historyErrorFrameSchema = z.object({
+  type: z.literal('history.error'),
+  ref: historyRefSchema,
+  code: errorCodeSchema,
+  message: z.string(),
+});
+
 export const serverFrameSchema = z.discriminatedUnion('type', [
   welcomeFrameSchema,
   pongFrameSchema,
@@ -199,6 +353,11 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   chatErrorFrameSchema,
   chatCancelledFrameSchema,
   errorFrameSchema,
+  historyChangesFrameSchema,
+  historyConversationFrameSchema,
+  historySavedFrameSchema,
+  historyChangedFrameSchema,
+  historyErrorFrameSchema,
 ]);
 
 export const serverFrameTypes = serverFrameSchema._zod.def.options.flatMap(
@@ -214,6 +373,11 @@ export type ChatDoneFrame = z.infer<typeof chatDoneFrameSchema>;
 export type ChatErrorFrame = z.infer<typeof chatErrorFrameSchema>;
 export type ChatCancelledFrame = z.infer<typeof chatCancelledFrameSchema>;
 export type ErrorFrame = z.infer<typeof errorFrameSchema>;
+export type HistoryChangesFrame = z.infer<typeof historyChangesFrameSchema>;
+export type HistoryConversationFrame = z.infer<typeof historyConversationFrameSchema>;
+export type HistorySavedFrame = z.infer<typeof historySavedFrameSchema>;
+export type HistoryChangedFrame = z.infer<typeof historyChangedFrameSchema>;
+export type HistoryErrorFrame = z.infer<typeof historyErrorFrameSchema>;
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 
 /** The events of one request's log: every one carries `seq`. */

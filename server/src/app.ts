@@ -24,6 +24,10 @@ import { createOriginCheck } from './gateway/origin.ts';
 import { createKeys, QUEUE_NAME } from './generations/keys.ts';
 import { createGenerationLog } from './generations/log.ts';
 import { startSweeper } from './generations/sweeper.ts';
+import { createAnswerRecorder } from './history/answer-recorder.ts';
+import { createExportRoute } from './history/export-route.ts';
+import { createHistoryPublisher, type HistoryFeed, startHistoryFeed } from './history/history-feed.ts';
+import { createHistoryStore } from './history/history-store.ts';
 import { type HealthServer, startHealthServer } from './http/health-server.ts';
 import { createMetricsAccess } from './http/metrics-access.ts';
 import type { Logger } from './logger.ts';
@@ -121,6 +125,10 @@ export async function startApp(options: AppOptions): Promise<App> {
     if (metricsAccess(request, response)) await metrics.serve(response);
   }
   const accounts = options.database === undefined ? undefined : createAccountStore(options.database.db);
+  // Conversations of users with an account (history/), and the channel of their live changes.
+  const history = options.database === undefined ? undefined : createHistoryStore(options.database.db);
+  const historyChannel = `${config.keyPrefix}:history`;
+  const historyPublisher = createHistoryPublisher(redis, historyChannel, logger);
   const stopSweeper = startSweeper({ log, queue, logger, intervalMs: options.sweepIntervalMs ?? 2_000 });
 
   let worker: ChatWorker | undefined;
@@ -144,6 +152,9 @@ export async function startApp(options: AppOptions): Promise<App> {
       hooks: metrics.workerHooks,
       ...(accounts !== undefined && {
         usage: createUsageRecorder({ store: accounts, logger, registry: metrics.registry }),
+      }),
+      ...(history !== undefined && {
+        answers: createAnswerRecorder({ store: history, publisher: historyPublisher }),
       }),
       prepareMessages: createMessagePreparer({
         store: files,
@@ -178,6 +189,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   let gateway: Gateway | undefined;
   let eventSubscriber: EventSubscriber | undefined;
   let directory: AccountDirectory | undefined;
+  let historyFeed: HistoryFeed | undefined;
   if (role === 'gateway' || role === 'all') {
     // One count of failed sign-ins per address, for sockets, uploads and the admin API alike.
     const loginThrottle = createLoginThrottle({ maxFailures: config.limits.loginFailures });
@@ -204,6 +216,16 @@ export async function startApp(options: AppOptions): Promise<App> {
         trustProxy: config.trustProxy,
         logger,
       };
+      if (history !== undefined) {
+        const historySubscriber = createRedis(config.redis, 'cp-gateway-history');
+        connections.push(historySubscriber);
+        historyFeed = await startHistoryFeed({
+          subscriber: historySubscriber,
+          channel: historyChannel,
+          logger,
+        });
+        accountRoutes.push(createExportRoute({ ...routeOptions, store: history }));
+      }
       accountRoutes.push(
         createAdminRoutes(routeOptions),
         createSignInRoute({ ...routeOptions, isOriginAllowed }),
@@ -259,6 +281,10 @@ export async function startApp(options: AppOptions): Promise<App> {
           accounts !== undefined && {
             checkQuota: createQuotaCheck({ directory, store: accounts, logger }),
           }),
+        ...(history !== undefined &&
+          historyFeed !== undefined && {
+            history: { store: history, feed: historyFeed, publisher: historyPublisher },
+          }),
       },
       onSocketCount: (count) => metrics.socketCount(count),
       onDelivered: (appendedAt) => metrics.delivered(appendedAt),
@@ -276,6 +302,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       stopSweeper();
       await gateway?.close();
       await directory?.close();
+      await historyFeed?.close();
       await worker?.close(config.shutdownGraceMs);
       // Kept up while the worker drains, so that probes see "not ready" rather than a refused connection.
       await workerHttp?.close();

@@ -1,5 +1,5 @@
 // Users, device tokens, quotas and usage in the database: every query of the accounts, through Kysely.
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Tables } from '../db/schema.ts';
 import { newDeviceToken, tokenHash } from './device-token.ts';
 
@@ -80,6 +80,23 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 export type AccountStore = ReturnType<typeof createAccountStore>;
+
+async function insertUsage(executor: Kysely<Tables>, record: UsageRecord): Promise<void> {
+  await executor
+    .insertInto('usage_records')
+    .values({
+      request_key: record.requestKey,
+      user_name: record.user,
+      model: record.model,
+      outcome: record.outcome,
+      prompt_tokens: record.promptTokens,
+      completion_tokens: record.completionTokens,
+      estimated: record.estimated,
+      duration_ms: record.durationMs,
+    })
+    .onConflict((conflict) => conflict.column('request_key').doNothing())
+    .execute();
+}
 
 export function createAccountStore(db: Kysely<Tables>) {
   async function userId(name: string): Promise<number> {
@@ -286,22 +303,22 @@ export function createAccountStore(db: Kysely<Tables>) {
         await db.updateTable('users').set({ last_seen_at: now }).where('id', 'in', userIds).execute();
     },
 
-    /** Records a generation's usage once: a second record of the same request is ignored. */
-    async recordUsage(record: UsageRecord): Promise<void> {
-      await db
-        .insertInto('usage_records')
-        .values({
-          request_key: record.requestKey,
-          user_name: record.user,
-          model: record.model,
-          outcome: record.outcome,
-          prompt_tokens: record.promptTokens,
-          completion_tokens: record.completionTokens,
-          estimated: record.estimated,
-          duration_ms: record.durationMs,
-        })
-        .onConflict((conflict) => conflict.column('request_key').doNothing())
-        .execute();
+    /**
+     * Records a generation's usage once: a second record of the same request is ignored. `alongside` runs in the
+     * same transaction (the answer's history record).
+     */
+    async recordUsage(
+      record: UsageRecord,
+      alongside?: (transaction: Transaction<Tables>) => Promise<void>,
+    ): Promise<void> {
+      if (alongside !== undefined) {
+        await db.transaction().execute(async (transaction) => {
+          await insertUsage(transaction, record);
+          await alongside(transaction);
+        });
+        return;
+      }
+      await insertUsage(db, record);
     },
 
     /** Tokens (prompt and completion) the user spent since `since`. */

@@ -1,7 +1,9 @@
 // Records each generation's usage when its worker writes the terminal event: the provider's counts when it gave
 // them, otherwise counted with a tokenizer (token-count.ts: bounded, once per answer) and marked as estimated. Also
 // counted for Prometheus.
+import type { Transaction } from 'kysely';
 import { Counter, type Registry } from 'prom-client';
+import type { Tables } from '../db/schema.ts';
 import type { GenerationLog, TerminalBody } from '../generations/log.ts';
 import type { ChatJob } from '../jobs.ts';
 import type { Logger } from '../logger.ts';
@@ -11,8 +13,11 @@ import { COUNT_LIMIT_CHARS, countPromptTokens, countTokens } from './token-count
 export interface UsageTracking {
   /** The log the attempt writes through: it watches what the attempt appends. */
   readonly log: GenerationLog;
-  /** Records the usage if this attempt wrote the request's terminal event; never throws. */
-  settle(): Promise<void>;
+  /**
+   * Records the usage if this attempt wrote the request's terminal event; never throws. `alongside` writes more in
+   * the same transaction (history/answer-recorder.ts: the answer).
+   */
+  settle(alongside?: (transaction: Transaction<Tables>, record: UsageRecord) => Promise<void>): Promise<void>;
 }
 
 export interface UsageRecorder {
@@ -62,7 +67,7 @@ export function createUsageRecorder(options: {
             return finished;
           },
         },
-        async settle() {
+        async settle(alongside) {
           if (terminal === undefined) return;
           // The answer's time, not the counting's.
           const durationMs = Math.max(0, Math.round(now() - startedAt));
@@ -84,7 +89,10 @@ export function createUsageRecorder(options: {
           tokens.inc({ user: record.user, model: record.model, kind: 'prompt' }, record.promptTokens);
           tokens.inc({ user: record.user, model: record.model, kind: 'completion' }, record.completionTokens);
           try {
-            await options.store.recordUsage(record);
+            await options.store.recordUsage(
+              record,
+              alongside === undefined ? undefined : (transaction) => alongside(transaction, record),
+            );
           } catch (error) {
             options.logger.error({ err: error, key: job.key, user: job.user }, 'could not record usage');
           }

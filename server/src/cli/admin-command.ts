@@ -17,6 +17,7 @@ commands:
   tokens revoke NAME --device DEVICE        closes that device's sockets within seconds
   quota set NAME --tokens-per-day N         daily token budget (UTC days); 0 or none removes it
   usage [--user NAME] [--days N] [--json]   tokens per user, model and day (default: the last 7 days)
+  export NAME                               their conversations and messages, as JSON on stdout
 
 environment:
   CHROME_PLUS_URL   the gateway (default http://127.0.0.1:8787; a ws:// URL of it works too)
@@ -131,15 +132,25 @@ async function run(argv: string[], io: AdminIO): Promise<void> {
     'quota set': { name: true, options: ['tokens-per-day'] },
   };
   const isUsage = group === 'usage';
-  const shape = isUsage ? { name: false, options: ['user', 'days', 'json'] } : allowed[command];
+  const isExport = group === 'export';
+  const shape = isUsage
+    ? { name: false, options: ['user', 'days', 'json'] }
+    : isExport
+      ? { name: false, options: [] }
+      : allowed[command];
   if (shape === undefined) throw new UsageError(`unknown command "${positionals.join(' ')}"`);
-  const rest = isUsage ? positionals.slice(1) : positionals.slice(shape.name ? 3 : 2);
+  const rest = isUsage
+    ? positionals.slice(1)
+    : isExport
+      ? positionals.slice(2)
+      : positionals.slice(shape.name ? 3 : 2);
+  if (isExport && action === undefined) throw new UsageError('export needs a user NAME');
   if (!isUsage && shape.name && name === undefined) throw new UsageError(`${command} needs a user NAME`);
   if (rest.length > 0 || (extra.length > 0 && shape.name))
     throw new UsageError(`unexpected "${rest.join(' ')}"`);
   for (const option of Object.keys(values))
     if (!shape.options.includes(option))
-      throw new UsageError(`${isUsage ? 'usage' : command} takes no --${option}`);
+      throw new UsageError(`${isUsage || isExport ? group : command} takes no --${option}`);
 
   // Read before any request: a password never travels on the command line (ps, shell history).
   let password: string | undefined;
@@ -196,6 +207,12 @@ async function run(argv: string[], io: AdminIO): Promise<void> {
     return values.device;
   };
 
+  if (isExport) {
+    // `export NAME`: the name is the second word.
+    const answer = await call('GET', `users/${encodeURIComponent(action ?? '')}/conversations`);
+    io.out(JSON.stringify(answer, null, 2));
+    return;
+  }
   switch (isUsage ? 'usage' : command) {
     case 'users add':
       await call('POST', 'users', {

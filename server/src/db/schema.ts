@@ -38,6 +38,49 @@ export interface UsageRecordsTable {
   created_at: Generated<Date>;
 }
 
+export interface HistoryCursorsTable {
+  user_id: number;
+  /** bigint: a string from the drivers. */
+  seq: ColumnType<string, number, number>;
+}
+
+export interface ConversationsTable {
+  id: Generated<string>;
+  user_id: number;
+  client_id: string;
+  title: ColumnType<string, string | undefined, string>;
+  model: string | null;
+  system_prompt: string | null;
+  created_at: Generated<Date>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  deleted_at: Timestamp | null;
+  change_seq: ColumnType<string, number, number>;
+  cleared_seq: ColumnType<string, number | undefined, number>;
+}
+
+export interface ConversationMessagesTable {
+  id: Generated<string>;
+  conversation_id: string;
+  user_id: number;
+  request_id: string;
+  role: 'user' | 'assistant';
+  content: string;
+  reasoning: string | null;
+  /** jsonb: written as JSON text, read back as a value. */
+  context: ColumnType<unknown, string | null, string | null>;
+  attachments: ColumnType<unknown, string | null, string | null>;
+  status: 'sent' | 'done' | 'error' | 'cancelled';
+  model: string | null;
+  finish_reason: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  estimated: boolean | null;
+  error_code: string | null;
+  error_message: string | null;
+  change_seq: ColumnType<string, number, number>;
+  created_at: Generated<Date>;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -48,5 +91,8 @@ export interface Tables {
   users: UsersTable;
   device_tokens: DeviceTokensTable;
   usage_records: UsageRecordsTable;
+  history_cursors: HistoryCursorsTable;
+  conversations: ConversationsTable;
+  conversation_messages: ConversationMessagesTable;
   schema_migrations: SchemaMigrationsTable;
 }

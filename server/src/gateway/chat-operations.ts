@@ -3,6 +3,7 @@ import type { ChatCancelFrame, ChatResumeFrame, ChatSendFrame } from '@chrome-pl
 import { attachedFiles } from '../files/attachment-policy.ts';
 import { requestKey } from '../generations/keys.ts';
 import type { RequestState } from '../generations/log.ts';
+import { recordSend } from '../history/history-operations.ts';
 import type { ChatJob } from '../jobs.ts';
 import type { SessionContext } from './session.ts';
 import type { SessionIO } from './session-io.ts';
@@ -10,7 +11,13 @@ import type { SessionWatches } from './session-watches.ts';
 
 export type ChatOperations = ReturnType<typeof createChatOperations>;
 
-export function createChatOperations(context: SessionContext, io: SessionIO, watches: SessionWatches) {
+/** `origin`: the socket's name in the history feed. */
+export function createChatOperations(
+  context: SessionContext,
+  io: SessionIO,
+  watches: SessionWatches,
+  origin = '',
+) {
   const { log } = context;
   const { refuse } = io;
 
@@ -97,6 +104,9 @@ export function createChatOperations(context: SessionContext, io: SessionIO, wat
         io.send({ type: 'chat.accepted', id: frame.id });
         return resumeFrom(key, frame.id, 0);
       }
+      // The user message before the job: the worker records the answer beside it.
+      if (context.history !== undefined && frame.conversationId !== undefined)
+        await recordSend(context.history, { user: owner, frame, model, origin, logger: context.logger });
       // Both only once the id is ours; neither waits for the other.
       await Promise.all([
         log.setDeadline(key, now + context.timeouts.queueWaitMs + 5_000),

@@ -51,7 +51,7 @@ export interface GatewayOptions {
   highWaterBytes?: number;
   /** Extra HTTP routes (uploads, metrics); return true when handled. */
   routes?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
-  sessionExtras?: Pick<SessionContext, 'checkFiles' | 'checkQuota' | 'hooks'>;
+  sessionExtras?: Pick<SessionContext, 'checkFiles' | 'checkQuota' | 'hooks' | 'history'>;
   /** Who a token belongs to (default: AUTH_TOKENS alone). */
   authenticate?: SessionContext['authenticate'];
   /** Closes the sockets of revoked device tokens (accounts/socket-revocation.ts); none without accounts. */

@@ -6,6 +6,12 @@ import type { WebSocket } from 'ws';
 import type { Config } from '../config.ts';
 import type { AttachmentLimits, Refusal } from '../files/attachment-policy.ts';
 import type { GenerationLog } from '../generations/log.ts';
+import {
+  createHistoryOperations,
+  type HistoryOperations,
+  type HistoryService,
+  newOrigin,
+} from '../history/history-operations.ts';
 import type { Logger } from '../logger.ts';
 import type { Providers } from '../providers/registry.ts';
 import type { Authenticate } from './auth.ts';
@@ -45,6 +51,8 @@ export interface SessionContext {
   checkQuota?(user: string): Promise<(Refusal & { retryAfterMs?: number }) | undefined> | undefined;
   /** A socket signed in with this token (accounts/socket-revocation.ts closes it when the token is revoked). */
   signedIn?(socket: WebSocket, token: string | undefined): void;
+  /** Server history of users with an account (history/); none without a database. */
+  history?: HistoryService;
   hooks?: SessionHooks;
 }
 
@@ -63,6 +71,20 @@ export function startSession(socket: WebSocket, context: SessionContext, address
   // Made at the socket's first chat frame: most sockets sit idle most of their lives, and memory is per socket.
   let watches: SessionWatches | undefined;
   let chatOperations: ChatOperations | undefined;
+  let historyOperations: HistoryOperations | undefined;
+  // The socket's name in the history feed: a change it makes is not echoed to it.
+  let origin: string | undefined;
+  function history(): HistoryOperations {
+    origin ??= newOrigin();
+    historyOperations ??= createHistoryOperations({
+      service: context.history,
+      io,
+      origin,
+      logger: context.logger,
+      ...(context.hooks?.frameRefused !== undefined && { refused: context.hooks.frameRefused }),
+    });
+    return historyOperations;
+  }
   function chat(): ChatOperations {
     watches ??= createWatches({
       socket,
@@ -73,7 +95,8 @@ export function startSession(socket: WebSocket, context: SessionContext, address
       ...(context.hooks?.firstDelta !== undefined && { firstDelta: context.hooks.firstDelta }),
       user: () => user,
     });
-    chatOperations ??= createChatOperations(context, io, watches);
+    origin ??= newOrigin();
+    chatOperations ??= createChatOperations(context, io, watches, origin);
     return chatOperations;
   }
 
@@ -116,6 +139,12 @@ export function startSession(socket: WebSocket, context: SessionContext, address
         return chat().resume(frame, user);
       case 'chat.cancel':
         return chat().cancel(frame, user);
+      case 'history.list':
+      case 'history.get':
+      case 'history.rename':
+      case 'history.delete':
+      case 'history.clear':
+        return history().handle(frame, user);
     }
   }
 
@@ -135,5 +164,6 @@ export function startSession(socket: WebSocket, context: SessionContext, address
     if (user !== undefined) context.userSockets.close(user);
     // A closing socket never cancels: the generations go on, and a resume picks them up.
     watches?.closeAll();
+    historyOperations?.close();
   });
 }

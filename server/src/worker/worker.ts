@@ -3,6 +3,7 @@ import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { UsageRecorder } from '../accounts/usage-recorder.ts';
 import { type Keys, QUEUE_NAME } from '../generations/keys.ts';
 import { errorBody, type GenerationLog } from '../generations/log.ts';
+import type { AnswerRecorder } from '../history/answer-recorder.ts';
 import { chatJobSchema } from '../jobs.ts';
 import type { Logger } from '../logger.ts';
 import type { Providers } from '../providers/registry.ts';
@@ -31,6 +32,8 @@ export interface ChatWorkerOptions extends Omit<GenerateOptions, 'log' | 'provid
   hooks?: WorkerHooks;
   /** Records each request's usage once its attempt wrote the terminal event (accounts/usage-recorder.ts). */
   usage?: UsageRecorder;
+  /** Records each answer in the user's history, in the transaction of its usage (history/answer-recorder.ts). */
+  answers?: AnswerRecorder;
 }
 
 /** Observation points for metrics; all optional. */
@@ -76,9 +79,11 @@ export async function startChatWorker(options: ChatWorkerOptions): Promise<ChatW
     const data = parsed.data;
     options.hooks?.jobStarted?.(job, Date.now() - job.timestamp);
     const usage = options.usage?.track(data, log);
+    // Only with usage: the answer is written in the usage's transaction.
+    const answer = usage === undefined ? undefined : options.answers?.track(data, usage.log);
     const attempt = startAttempt(data, job.timestamp, {
       ...options,
-      log: usage?.log ?? log,
+      log: answer?.log ?? usage?.log ?? log,
       logger,
       providers: options.providers,
     });
@@ -109,7 +114,8 @@ export async function startChatWorker(options: ChatWorkerOptions): Promise<ChatW
       throw error;
     } finally {
       running.delete(data.key);
-      await usage?.settle();
+      await usage?.settle(answer?.write);
+      await answer?.announce();
     }
   };
 
