@@ -201,8 +201,8 @@ export function commandsTable(results: BenchResults, markdown = false, top = 4):
     for (const run of target.length ?? []) windows.push([`${run.params.answerTokens}-token answers`, run]);
     for (const [window, run] of windows) {
       const nodes = run.redisCommands ?? [];
-      if (nodes.length === 0) continue;
       const { total, shares: parts } = shares(nodes);
+      if (total === 0) continue;
       const tokens = run.tokensReceived;
       const perToken = (commands: number) => (tokens > 0 ? (commands / tokens).toFixed(2) : '–');
       for (const [index, node] of nodes.entries()) {

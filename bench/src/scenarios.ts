@@ -296,7 +296,9 @@ export async function measureStreams(context: Context, spec: StreamsSpec): Promi
       `${Math.round(run.tokensPerSecond)} tok/s, ${Math.round(run.requestsPerSecond)} req/s, errors ${run.errors}, gaps ${run.gaps}, lost ${run.lostTokens}, ` +
       `cpu ${run.machineCpuPercent}% (loadgen lag p99 ${run.loadgenLoopDelay.p99.toFixed(1)} ms)`,
   );
-  context.log(`    Redis commands per node: ${commandsLine(run.redisCommands)}`);
+  // The direct path uses no Redis: nothing to say.
+  if ((run.redisCommands ?? []).some((node) => node.total > 0))
+    context.log(`    Redis commands per node: ${commandsLine(run.redisCommands)}`);
   if (run.ttftOverhead.count > 0)
     context.log(
       `    TTFT overhead p50 ${run.ttftOverhead.p50.toFixed(2)} p99 ${run.ttftOverhead.p99.toFixed(2)} ms = request to the model p50 ${run.requestPath.p50.toFixed(2)} + first token back p50 ${run.firstTokenPath.p50.toFixed(2)} ms (${run.ttftOverhead.count} requests)`,
