@@ -208,8 +208,15 @@ function scenario(engine: 'PostgreSQL' | 'PGlite') {
       assert.equal(set.code, 0, set.stderr);
       const calls = fake.requests.length;
       for (const gateway of gateways) {
-        // Every gateway learns of the quota from the change notice: its own usage route says when it has.
-        await until(async () => (await myUsage(gateway, token)).tokensPerDay === 10);
+        // Every gateway learns of the quota from the change notice: its own usage route says when it has. (Patient:
+        // on a machine loaded by other runs a notice's reload has taken seconds; the log says why, if it never comes.)
+        await until(async () => (await myUsage(gateway, token)).tokensPerDay === 10, {
+          timeoutMs: 15_000,
+        }).catch((error: Error) => {
+          throw new Error(
+            `${error.message}: the quota on ${gateway.name}; its log:\n${gateway.output().slice(-4000)}`,
+          );
+        });
         const client = await TestClient.open(gateway.url, token);
         client.send(chatSend(`q-${gateways.indexOf(gateway)}`, 'again'));
         const refusal = await client.next(

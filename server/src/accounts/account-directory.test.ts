@@ -4,8 +4,9 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
+import { REDIS_URL, sleep, testPrefix, until } from '@chrome-plus/testkit';
 import { pino } from 'pino';
-import type { RedisClient } from '../redis/connect.ts';
+import { createRedis, type RedisClient } from '../redis/connect.ts';
 import { type AccountDirectory, startAccountDirectory } from './account-directory.ts';
 import type { AccountStore, Credential } from './account-store.ts';
 import { newDeviceToken, tokenHash } from './device-token.ts';
@@ -63,6 +64,7 @@ function fakeStore() {
 /** A subscriber that never delivers a notice: this gateway hears of no change but by looking. */
 function deafRedis(): RedisClient {
   const client = new EventEmitter() as EventEmitter & Record<string, unknown>;
+  client.status = 'ready';
   client.subscribe = async () => 1;
   client.unsubscribe = async () => 1;
   client.publish = async () => 0;
@@ -212,4 +214,39 @@ test('with no token of any kind, everyone is local, unless a device token is fou
   assert.equal(await directory.authenticate(token), 'jon');
   assert.equal(directory.authenticate('anything'), undefined, 'a token exists now: no longer open');
   await directory.close();
+});
+
+test('a directory started while its subscriber is still connecting hears the change notices', async () => {
+  const { store } = fakeStore();
+  const channel = `${testPrefix('acctdir')}:accounts`;
+  const subscriber = createRedis(REDIS_URL, 'cp-test-accounts-subscriber');
+  const publisher = createRedis(REDIS_URL, 'cp-test-accounts-publisher');
+  // Connected, not yet ready (ioredis still names the connection, then checks readiness): here a SUBSCRIBE used to
+  // slip in, fail the ready check, and leave the reconnected subscriber deaf.
+  try {
+    await new Promise<void>((resolve) => subscriber.once('connect', () => resolve()));
+    const directory = await startAccountDirectory({
+      store,
+      staticTokens: new Map(),
+      subscriber,
+      publisher,
+      channel,
+      refreshMs: 3_600_000,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      let reloads = 0;
+      directory.onReload(() => reloads++);
+      await until(() => subscriber.status === 'ready');
+      await sleep(300); // whatever reloads a reconnect causes are over
+      const before = reloads;
+      await publisher.publish(channel, 'changed');
+      await until(() => reloads > before, { what: 'the reload a notice causes' });
+    } finally {
+      await directory.close();
+    }
+  } finally {
+    subscriber.disconnect();
+    publisher.disconnect();
+  }
 });

@@ -57,6 +57,12 @@ export interface AccountDirectory {
   close(): Promise<void>;
 }
 
+/** Resolves when the connection is ready (at once if it is). */
+function whenReady(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => client.once('ready', () => resolve()));
+}
+
 export async function startAccountDirectory(options: AccountDirectoryOptions): Promise<AccountDirectory> {
   const { store, logger } = options;
   const fromStatic = createAuthenticator(options.staticTokens);
@@ -121,12 +127,24 @@ export async function startAccountDirectory(options: AccountDirectoryOptions): P
   }
 
   await reload();
-  await options.subscriber.subscribe(options.channel);
-  options.subscriber.on('message', (channel: string) => {
+  const { subscriber } = options;
+  // Subscribed only once the connection is ready. A SUBSCRIBE sent between connecting and ioredis's ready check
+  // (which it lets through) turns the connection to subscriber mode, the check's INFO is refused, and the reconnect
+  // that follows subscribes again only for a connection that had been ready: this gateway would hear no notice,
+  // and changes would reach it only with the next refresh (seen in tests: revocations 20-30 s late).
+  await whenReady(subscriber);
+  await subscriber.subscribe(options.channel);
+  subscriber.on('message', (channel: string) => {
     if (channel === options.channel) void scheduleReload();
   });
-  // Notices sent while the subscriber was away are lost: read everything again.
-  options.subscriber.on('ready', () => void scheduleReload());
+  // Notices sent while the subscriber was away are lost: read everything again (and subscribe again, should the
+  // reconnect not have restored it: subscribing twice is harmless).
+  subscriber.on('ready', () => {
+    subscriber.subscribe(options.channel).catch((error: unknown) => {
+      logger.warn({ err: error }, 'subscribing to account changes failed');
+    });
+    void scheduleReload();
+  });
   const refresh = setInterval(() => void scheduleReload(), options.refreshMs);
   refresh.unref();
   const touchTimer = setInterval(() => void flushTouches(), options.touchIntervalMs ?? 10_000);
