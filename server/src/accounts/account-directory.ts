@@ -7,6 +7,7 @@
 import { createAuthenticator, LOCAL_USER, type MaybePromise } from '../gateway/auth.ts';
 import type { Logger } from '../logger.ts';
 import type { RedisClient } from '../redis/connect.ts';
+import { subscribeWhenReady } from '../redis/subscribe-when-ready.ts';
 import type { AccountStore, Credential } from './account-store.ts';
 import { hasDeviceTokenForm, tokenHash } from './device-token.ts';
 
@@ -55,12 +56,6 @@ export interface AccountDirectory {
   /** Called after each reload (the gateway closes the sockets of tokens no longer live). */
   onReload(listener: () => void): void;
   close(): Promise<void>;
-}
-
-/** Resolves when the connection is ready (at once if it is). */
-function whenReady(client: RedisClient): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve) => client.once('ready', () => resolve()));
 }
 
 export async function startAccountDirectory(options: AccountDirectoryOptions): Promise<AccountDirectory> {
@@ -128,23 +123,13 @@ export async function startAccountDirectory(options: AccountDirectoryOptions): P
 
   await reload();
   const { subscriber } = options;
-  // Subscribed only once the connection is ready. A SUBSCRIBE sent between connecting and ioredis's ready check
-  // (which it lets through) turns the connection to subscriber mode, the check's INFO is refused, and the reconnect
-  // that follows subscribes again only for a connection that had been ready: this gateway would hear no notice,
-  // and changes would reach it only with the next refresh (seen in tests: revocations 20-30 s late).
-  await whenReady(subscriber);
-  await subscriber.subscribe(options.channel);
+  // Without it, changes would reach this gateway only with the next refresh (seen in tests: revocations 20-30 s late).
+  await subscribeWhenReady(subscriber, options.channel, logger);
   subscriber.on('message', (channel: string) => {
     if (channel === options.channel) void scheduleReload();
   });
-  // Notices sent while the subscriber was away are lost: read everything again (and subscribe again, should the
-  // reconnect not have restored it: subscribing twice is harmless).
-  subscriber.on('ready', () => {
-    subscriber.subscribe(options.channel).catch((error: unknown) => {
-      logger.warn({ err: error }, 'subscribing to account changes failed');
-    });
-    void scheduleReload();
-  });
+  // Notices sent while the subscriber was away are lost: read everything again.
+  subscriber.on('ready', () => void scheduleReload());
   const refresh = setInterval(() => void scheduleReload(), options.refreshMs);
   refresh.unref();
   const touchTimer = setInterval(() => void flushTouches(), options.touchIntervalMs ?? 10_000);

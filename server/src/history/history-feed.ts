@@ -6,6 +6,7 @@
 import type { HistoryChangedFrame } from '@chrome-plus/protocol';
 import type { Logger } from '../logger.ts';
 import type { RedisClient } from '../redis/connect.ts';
+import { subscribeWhenReady } from '../redis/subscribe-when-ready.ts';
 import type { HistoryChange } from './history-store.ts';
 
 /** A change as it crosses Redis: `origin`, the socket that made it (it is not told). */
@@ -60,7 +61,7 @@ export async function startHistoryFeed(options: {
     }
   }
 
-  await subscriber.subscribe(channel);
+  await subscribeWhenReady(subscriber, channel, logger);
   subscriber.on('message', (from: string, text: string) => {
     if (from !== channel) return;
     let notice: Notice;

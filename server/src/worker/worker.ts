@@ -8,6 +8,7 @@ import { chatJobSchema } from '../jobs.ts';
 import type { Logger } from '../logger.ts';
 import type { Providers } from '../providers/registry.ts';
 import type { RedisClient } from '../redis/connect.ts';
+import { subscribeWhenReady } from '../redis/subscribe-when-ready.ts';
 import {
   type Attempt,
   AttemptAbandoned,
@@ -52,7 +53,7 @@ export async function startChatWorker(options: ChatWorkerOptions): Promise<ChatW
   const { keys, log, logger } = options;
   const running = new Map<string, Attempt>();
 
-  await options.subscriber.subscribe(keys.cancel);
+  await subscribeWhenReady(options.subscriber, keys.cancel, logger);
   options.subscriber.on('message', (channel: string, key: string) => {
     if (channel === keys.cancel) running.get(key)?.stop('cancel');
   });
