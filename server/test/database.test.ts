@@ -11,7 +11,8 @@ import { DataDirInUse } from '../src/db/data-dir-lock.ts';
 import { type DatabaseTarget, openDatabase } from '../src/db/database.ts';
 import { migrations } from '../src/db/migrations/index.ts';
 
-const latest = migrations.at(-1)!.version;
+const versions = migrations.map((migration) => migration.version);
+const latest = versions.at(-1)!;
 
 async function targets(): Promise<{ name: string; target: DatabaseTarget; cleanup(): Promise<void> }[]> {
   const postgres = await createTestDatabase('db');
@@ -35,7 +36,7 @@ for (const { name, target } of engines) {
   describe(name, () => {
     test('migrates on first open, not again on the next, and keeps the data', async () => {
       const first = await openDatabase(target);
-      assert.deepEqual(first.migrated, [latest]);
+      assert.deepEqual(first.migrated, versions);
       await first.db.insertInto('users').values({ name: 'alice' }).execute();
       await first.close();
       const second = await openDatabase(target);
@@ -99,11 +100,13 @@ test('PostgreSQL: processes starting together apply each migration once', async 
     const opened = await Promise.all(
       [1, 2, 3].map(() => openDatabase({ kind: 'postgres', url: postgres.url }, { poolSize: 2 })),
     );
-    assert.deepEqual(opened.map((database) => database.migrated.length).sort(), [0, 0, 1]);
-    const rows = await sql<{ version: number }>`SELECT version FROM schema_migrations`.execute(opened[0]!.db);
+    assert.deepEqual(opened.map((database) => database.migrated.length).sort(), [0, 0, versions.length]);
+    const rows = await sql<{
+      version: number;
+    }>`SELECT version FROM schema_migrations ORDER BY version`.execute(opened[0]!.db);
     assert.deepEqual(
       rows.rows.map((row) => row.version),
-      [latest],
+      versions,
     );
     await Promise.all(opened.map((database) => database.close()));
   } finally {
