@@ -130,6 +130,8 @@ test('a user with a password signs in on the options page, chats, and sees the u
   );
   assert.match(await options.getByTestId('token').inputValue(), /^cpd_/);
   assert.equal(await options.getByTestId('sign-in-password').inputValue(), '', 'the password is not kept');
+  // The usage is fetched after the sign-in: wait for it to be shown, then read it.
+  await options.getByTestId('usage-today').filter({ hasText: /\S/ }).waitFor();
   assert.equal(await options.getByTestId('usage-today').textContent(), 'Today: 0 of 50,000 tokens');
 
   // Stored as a pasted token is: a fresh page shows it, and the token list names this browser.
@@ -166,6 +168,7 @@ test('in Simplified Chinese and dark mode: the same sign-in and usage, in Chines
     '已以 alice 的身份在“work chrome”上登录，令牌已保存。',
   );
   // Today's count is the user's, whichever browser asks: the first browser's chat is in it.
+  await options.getByTestId('usage-today').filter({ hasText: /\S/ }).waitFor();
   assert.equal(await options.getByTestId('usage-today').textContent(), '今天：已用 12,345 / 50,000 个 token');
   const background = await options.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.equal(background, 'rgb(24, 24, 28)', 'the dark theme');
