@@ -3,11 +3,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { bearerToken } from '../gateway/auth.ts';
-import { clientAddress, type LoginThrottle } from '../gateway/login-throttle.ts';
+import type { LoginThrottle } from '../gateway/login-throttle.ts';
 import type { Logger } from '../logger.ts';
 import type { AccountDirectory } from './account-directory.ts';
 import { AccountError, type AccountStore } from './account-store.ts';
-import { HttpError, parseBody, readJson, sendJson } from './http-json.ts';
+import { HttpError, parseBody, readJson, sendJson, throttledAddress } from './http-json.ts';
 import { hashPassword, passwordProblem } from './password.ts';
 
 export const ADMIN_PATH = '/v1/admin/';
@@ -138,20 +138,8 @@ export function createAdminRoutes(options: AdminRoutesOptions) {
     const url = new URL(request.url ?? '/', 'http://gateway');
     if (!url.pathname.startsWith(ADMIN_PATH)) return false;
     // No CORS: a web page must not drive the admin API from an administrator's browser.
-    const address = clientAddress(
-      request.socket.remoteAddress,
-      request.headers['x-forwarded-for'],
-      options.trustProxy,
-    );
-    const waitMs = options.loginThrottle.waitMs(address);
-    if (waitMs > 0) {
-      response.setHeader('retry-after', String(Math.ceil(waitMs / 1000)));
-      send(response, 429, {
-        error: 'rate_limited',
-        message: 'too many failed sign-ins from this address: wait',
-      });
-      return true;
-    }
+    const address = throttledAddress(request, response, options);
+    if (address === undefined) return true;
     const administrator = await directory.administrator(bearerToken(request.headers.authorization));
     if (administrator === undefined) {
       options.loginThrottle.failed(address);

@@ -2,8 +2,8 @@
 // its origin (and the browser's preflight, as for uploads) and the per-address sign-in throttle.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MY_USAGE_PATH, SIGN_IN_PATH } from '@chrome-plus/protocol';
-import { clientAddress, type LoginThrottle } from '../gateway/login-throttle.ts';
-import { sendJson } from './http-json.ts';
+import type { LoginThrottle } from '../gateway/login-throttle.ts';
+import { sendJson, throttledAddress } from './http-json.ts';
 
 export interface ClientRequestOptions {
   isOriginAllowed(origin: string | undefined): boolean;
@@ -51,19 +51,8 @@ export function admitClientRequest(
     request.resume();
     return undefined;
   }
-  const address = clientAddress(
-    request.socket.remoteAddress,
-    request.headers['x-forwarded-for'],
-    options.trustProxy,
-  );
-  const waitMs = options.loginThrottle.waitMs(address);
-  if (waitMs > 0) {
-    sendJson(
-      response,
-      429,
-      { error: 'rate_limited', message: 'too many failed sign-ins from this address: wait' },
-      { ...cors, 'retry-after': String(Math.ceil(waitMs / 1000)) },
-    );
+  const address = throttledAddress(request, response, options, cors);
+  if (address === undefined) {
     request.resume();
     return undefined;
   }

@@ -2,6 +2,7 @@
 // check whose refusal names the field, and one shape of answer, `{ "error": code, "message": reason }` for refusals.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
+import { clientAddress, type LoginThrottle } from '../gateway/login-throttle.ts';
 import { AccountError } from './account-store.ts';
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -27,6 +28,32 @@ export function sendJson(
   response
     .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers })
     .end(JSON.stringify(body));
+}
+
+/**
+ * The client's address for the sign-in throttle, or undefined when it must wait first: then a 429 with Retry-After
+ * (and `headers`, e.g. CORS) has been sent.
+ */
+export function throttledAddress(
+  request: IncomingMessage,
+  response: ServerResponse,
+  options: { loginThrottle: LoginThrottle; trustProxy: boolean },
+  headers: Record<string, string> = {},
+): string | undefined {
+  const address = clientAddress(
+    request.socket.remoteAddress,
+    request.headers['x-forwarded-for'],
+    options.trustProxy,
+  );
+  const waitMs = options.loginThrottle.waitMs(address);
+  if (waitMs <= 0) return address;
+  sendJson(
+    response,
+    429,
+    { error: 'rate_limited', message: 'too many failed sign-ins from this address: wait' },
+    { ...headers, 'retry-after': String(Math.ceil(waitMs / 1000)) },
+  );
+  return undefined;
 }
 
 export async function readJson(request: IncomingMessage): Promise<unknown> {

@@ -3,9 +3,9 @@
 // failed attempts counted by the sign-in throttle, no CORS.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccountDirectory } from '../accounts/account-directory.ts';
-import { sendJson } from '../accounts/http-json.ts';
+import { sendJson, throttledAddress } from '../accounts/http-json.ts';
 import { bearerToken } from '../gateway/auth.ts';
-import { clientAddress, type LoginThrottle } from '../gateway/login-throttle.ts';
+import type { LoginThrottle } from '../gateway/login-throttle.ts';
 import type { Logger } from '../logger.ts';
 import type { HistoryStore } from './history-store.ts';
 
@@ -24,21 +24,8 @@ export function createExportRoute(options: {
     const url = new URL(request.url ?? '/', 'http://gateway');
     const match = EXPORT_PATH.exec(url.pathname);
     if (match === null || request.method !== 'GET') return false;
-    const address = clientAddress(
-      request.socket.remoteAddress,
-      request.headers['x-forwarded-for'],
-      options.trustProxy,
-    );
-    const waitMs = options.loginThrottle.waitMs(address);
-    if (waitMs > 0) {
-      sendJson(
-        response,
-        429,
-        { error: 'rate_limited', message: 'too many failed sign-ins from this address: wait' },
-        { 'retry-after': String(Math.ceil(waitMs / 1000)) },
-      );
-      return true;
-    }
+    const address = throttledAddress(request, response, options);
+    if (address === undefined) return true;
     const administrator = await options.directory.administrator(bearerToken(request.headers.authorization));
     if (administrator === undefined) {
       options.loginThrottle.failed(address);
