@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { portIsFree } from './ports.ts';
+import { scanPrefix } from './prefix.ts';
 import { type ManagedProcess, startProcess } from './processes.ts';
 import { redisAnswers, redisServerArgs } from './redis.ts';
 import { until } from './wait.ts';
@@ -271,19 +272,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   async function forEachKey(prefix: string, remove: boolean): Promise<number> {
     let count = 0;
     for (const { port } of await cluster.topology()) {
-      count += await withNode(port, async (redis) => {
-        let found = 0;
-        for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
-          let cursor = '0';
-          do {
-            const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-            cursor = next;
-            found += keys.length;
-            if (remove) for (const key of keys) await redis.del(key);
-          } while (cursor !== '0');
-        }
-        return found;
-      });
+      count += await withNode(port, (redis) => scanPrefix(redis, prefix, { remove, oneByOne: true }));
     }
     return count;
   }

@@ -3,6 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scanPrefix } from './prefix.ts';
 import type { ManagedProcess } from './processes.ts';
 import { redisServerArgs } from './redis.ts';
 import { freeRedisPorts, launchRedis, withNode } from './redis-cluster.ts';
@@ -166,19 +167,7 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
       return after;
     },
     async cleanup(prefix) {
-      return await withNode(await set.master(), async (redis) => {
-        let found = 0;
-        for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
-          let cursor = '0';
-          do {
-            const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-            cursor = next;
-            found += keys.length;
-            if (keys.length > 0) await redis.del(...keys);
-          } while (cursor !== '0');
-        }
-        return found;
-      });
+      return await withNode(await set.master(), (redis) => scanPrefix(redis, prefix, { remove: true }));
     },
     destroy,
   };
