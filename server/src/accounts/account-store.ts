@@ -169,6 +169,39 @@ export function createAccountStore(db: Kysely<Tables>) {
       if (result.numUpdatedRows === 0n) throw new AccountError('not_found', `no user "${name}"`);
     },
 
+    /**
+     * Deletes a user. The row takes with it, by the database's ON DELETE CASCADE, their device tokens, history
+     * cursor, conversations and messages; their usage records stay (kept by name, see migration 1). Returns what
+     * went with it. The row is locked first, so a message being recorded meanwhile either commits before (and is
+     * counted and deleted) or fails on the missing user.
+     */
+    async deleteUser(
+      name: string,
+    ): Promise<{ deviceTokens: number; conversations: number; messages: number }> {
+      return db.transaction().execute(async (transaction) => {
+        const row = await transaction
+          .selectFrom('users')
+          .select('id')
+          .where('name', '=', name)
+          .forUpdate()
+          .executeTakeFirst();
+        if (row === undefined) throw new AccountError('not_found', `no user "${name}"`);
+        const { rows } = await sql<{ device_tokens: string; conversations: string; messages: string }>`
+          SELECT (SELECT count(*) FROM device_tokens WHERE user_id = ${row.id}) AS device_tokens,
+            (SELECT count(*) FROM conversations WHERE user_id = ${row.id} AND deleted_at IS NULL) AS conversations,
+            (SELECT count(*) FROM conversation_messages WHERE user_id = ${row.id}) AS messages`.execute(
+          transaction,
+        );
+        await transaction.deleteFrom('users').where('id', '=', row.id).execute();
+        const counts = rows[0]!;
+        return {
+          deviceTokens: Number(counts.device_tokens),
+          conversations: Number(counts.conversations),
+          messages: Number(counts.messages),
+        };
+      });
+    },
+
     async setQuota(name: string, tokensPerDay: number | null): Promise<void> {
       const result = await db
         .updateTable('users')

@@ -1,5 +1,6 @@
-// The admin HTTP API under /v1/admin/: users, device tokens, quotas and usage, for the bearer of ADMIN_TOKEN or of
-// an admin user's device token. JSON in, JSON out; a refusal is `{ "error": code, "message": reason }`.
+// The admin HTTP API under /v1/admin/: users (added, disabled, deleted), device tokens, quotas and usage, for the
+// bearer of ADMIN_TOKEN or of an admin user's device token. JSON in, JSON out; a refusal is
+// `{ "error": code, "message": reason }`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { bearerToken } from '../gateway/auth.ts';
@@ -94,6 +95,13 @@ export function createAdminRoutes(options: AdminRoutesOptions) {
         );
         return [201, { name: body.name, role: body.admin === true ? 'admin' : 'user' }];
       }
+    } else if (parts.length === 2 && method === 'DELETE') {
+      changeable(name);
+      const removed = await store.deleteUser(name);
+      // The reload finds none of their tokens live: every gateway closes their sockets (socket-revocation.ts).
+      await directory.changed();
+      logger.info({ user: name, ...removed }, 'user deleted');
+      return [200, { name, deleted: true, ...removed }];
     } else if ((action === 'disable' || action === 'enable') && parts.length === 3 && method === 'POST') {
       changeable(name);
       await store.setDisabled(name, action === 'disable');

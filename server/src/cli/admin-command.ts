@@ -1,5 +1,6 @@
 // `npm run admin -- <command>`: a thin client of the gateway's admin API (/v1/admin/). Every command exits 0 on
-// success, 2 on bad input and 1 on a refused or failed request, with a one-line reason on stderr.
+// success, 2 on bad input and 1 on a refused or failed request, with a one-line reason on stderr. Past 250 lines:
+// one command table and one switch over it, read together.
 import { parseArgs } from 'node:util';
 
 export const usage = `usage: npm run admin -- <command>
@@ -12,6 +13,8 @@ commands:
   users list [--json]
   users disable NAME                        closes their sockets within seconds; users enable NAME undoes it
   users enable NAME
+  users delete NAME --yes                   delete them with their device tokens, conversations and messages
+                                            (their usage records stay); their sockets close within seconds
   tokens create NAME --device DEVICE        mint a device token: printed once, alone on the last line
   tokens list NAME [--json]
   tokens revoke NAME --device DEVICE        closes that device's sockets within seconds
@@ -96,6 +99,7 @@ async function run(argv: string[], io: AdminIO): Promise<void> {
       options: {
         admin: { type: 'boolean' },
         'password-stdin': { type: 'boolean' },
+        yes: { type: 'boolean' },
         json: { type: 'boolean' },
         device: { type: 'string' },
         'tokens-per-day': { type: 'string' },
@@ -126,6 +130,7 @@ async function run(argv: string[], io: AdminIO): Promise<void> {
     'users list': { name: false, options: ['json'] },
     'users disable': { name: true, options: [] },
     'users enable': { name: true, options: [] },
+    'users delete': { name: true, options: ['yes'] },
     'tokens create': { name: true, options: ['device'] },
     'tokens list': { name: true, options: ['json'] },
     'tokens revoke': { name: true, options: ['device'] },
@@ -163,6 +168,11 @@ async function run(argv: string[], io: AdminIO): Promise<void> {
     if (password === '') throw new UsageError('--password-stdin: standard input was empty');
     if (/[\r\n]/.test(password)) throw new UsageError('--password-stdin: the password is one line');
   }
+
+  if (command === 'users delete' && !values.yes)
+    throw new UsageError(
+      `users delete removes ${name} with their device tokens, conversations and messages for good: add --yes`,
+    );
 
   const token = io.env.ADMIN_TOKEN?.trim();
   if (token === undefined || token === '')
@@ -248,6 +258,13 @@ async function run(argv: string[], io: AdminIO): Promise<void> {
       await call('POST', `users/${user}/${action}`);
       io.out(`${action}d ${name}`);
       return;
+    case 'users delete': {
+      const removed = await call('DELETE', `users/${user}`);
+      io.out(
+        `deleted ${name} with ${removed.deviceTokens} device tokens, ${removed.conversations} conversations and ${removed.messages} messages; their open sockets close within seconds`,
+      );
+      return;
+    }
     case 'tokens create': {
       const answer = await call('POST', `users/${user}/tokens`, { device: device() });
       io.out(`device token for ${name} on "${values.device}" (shown this once; store it now):`);
