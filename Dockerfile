@@ -22,7 +22,7 @@ RUN npm ci --omit=dev --workspace=@chrome-plus/server --ignore-scripts --no-audi
   && mkdir -p server/node_modules \
   && npm cache clean --force
 
-# 2. The bundle: server and protocol sources into server/dist/main.js (npm packages stay external).
+# 2. The bundle: server and protocol sources into server/dist/main.js and its chunks (npm packages stay external).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./

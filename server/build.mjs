@@ -21,6 +21,9 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
+  // The accounts database's code (Kysely, pg) in chunks of their own, loaded by the roles that have a database.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   sourcemap: true,
   external,
   logLevel: 'warning',

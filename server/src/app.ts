@@ -1,16 +1,12 @@
 // Wires a role (gateway, worker, or both) from a config: connections, log, queue, providers. Used by main and tests.
+// Over 250 lines on purpose: the one place where every part meets, read top to bottom in start order; the parts a
+// database adds are in accounts/database-parts.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
-import { type AccountDirectory, startAccountDirectory } from './accounts/account-directory.ts';
-import { type AccountStore, createAccountStore } from './accounts/account-store.ts';
-import { createAdminRoutes } from './accounts/admin-routes.ts';
+import type { AccountStore } from './accounts/account-store.ts';
 import { createAccountsUnavailableRoute } from './accounts/client-request.ts';
-import { createMyUsageRoute } from './accounts/my-usage-route.ts';
-import { createQuotaCheck } from './accounts/quota.ts';
-import { createSignInRoute } from './accounts/sign-in-route.ts';
-import { createSocketRevocation } from './accounts/socket-revocation.ts';
-import { createUsageRecorder } from './accounts/usage-recorder.ts';
+import type { GatewayParts } from './accounts/database-parts.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { type AttachmentLimits, checkFiles } from './files/attachment-policy.ts';
@@ -24,10 +20,6 @@ import { createOriginCheck } from './gateway/origin.ts';
 import { createKeys, QUEUE_NAME } from './generations/keys.ts';
 import { createGenerationLog } from './generations/log.ts';
 import { startSweeper } from './generations/sweeper.ts';
-import { createAnswerRecorder } from './history/answer-recorder.ts';
-import { createExportRoute } from './history/export-route.ts';
-import { createHistoryPublisher, type HistoryFeed, startHistoryFeed } from './history/history-feed.ts';
-import { createHistoryStore } from './history/history-store.ts';
 import { type HealthServer, startHealthServer } from './http/health-server.ts';
 import { createMetricsAccess } from './http/metrics-access.ts';
 import type { Logger } from './logger.ts';
@@ -124,11 +116,18 @@ export async function startApp(options: AppOptions): Promise<App> {
   async function serveMetrics(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (metricsAccess(request, response)) await metrics.serve(response);
   }
-  const accounts = options.database === undefined ? undefined : createAccountStore(options.database.db);
-  // Conversations of users with an account (history/), and the channel of their live changes.
-  const history = options.database === undefined ? undefined : createHistoryStore(options.database.db);
-  const historyChannel = `${config.keyPrefix}:history`;
-  const historyPublisher = createHistoryPublisher(redis, historyChannel, logger);
+  // Accounts, usage and history: only with a database, and only then is their code (and Kysely) loaded.
+  const withDatabase =
+    options.database === undefined
+      ? undefined
+      : (await import('./accounts/database-parts.ts')).createDatabaseParts({
+          database: options.database,
+          config,
+          keys,
+          redis,
+          logger,
+          metrics,
+        });
   const stopSweeper = startSweeper({ log, queue, logger, intervalMs: options.sweepIntervalMs ?? 2_000 });
 
   let worker: ChatWorker | undefined;
@@ -150,12 +149,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       retries: config.retries,
       coalesce: options.coalesce ?? { maxDelayMs: 0, maxChars: 2048 },
       hooks: metrics.workerHooks,
-      ...(accounts !== undefined && {
-        usage: createUsageRecorder({ store: accounts, logger, registry: metrics.registry }),
-      }),
-      ...(history !== undefined && {
-        answers: createAnswerRecorder({ store: history, publisher: historyPublisher }),
-      }),
+      ...withDatabase?.workerHooks(),
       prepareMessages: createMessagePreparer({
         store: files,
         limits: {
@@ -188,54 +182,17 @@ export async function startApp(options: AppOptions): Promise<App> {
 
   let gateway: Gateway | undefined;
   let eventSubscriber: EventSubscriber | undefined;
-  let directory: AccountDirectory | undefined;
-  let historyFeed: HistoryFeed | undefined;
+  let accountParts: GatewayParts | undefined;
   if (role === 'gateway' || role === 'all') {
     // One count of failed sign-ins per address, for sockets, uploads and the admin API alike.
     const loginThrottle = createLoginThrottle({ maxFailures: config.limits.loginFailures });
     const isOriginAllowed = createOriginCheck(config.allowedOrigins);
-    // The admin API, and the extension's sign-in and own-usage routes: only with a database.
-    const accountRoutes: ((request: IncomingMessage, response: ServerResponse) => Promise<boolean>)[] = [];
-    if (accounts !== undefined) {
-      const accountsSubscriber = createRedis(config.redis, 'cp-gateway-accounts');
-      connections.push(accountsSubscriber);
-      directory = await startAccountDirectory({
-        store: accounts,
-        staticTokens: config.tokens,
-        ...(config.adminToken !== undefined && { adminToken: config.adminToken }),
-        subscriber: accountsSubscriber,
-        publisher: redis,
-        channel: keys.accounts,
-        refreshMs: config.accountsRefreshMs,
-        logger,
-      });
-      const routeOptions = {
-        store: accounts,
-        directory,
-        loginThrottle,
-        trustProxy: config.trustProxy,
-        logger,
-      };
-      if (history !== undefined) {
-        const historySubscriber = createRedis(config.redis, 'cp-gateway-history');
-        connections.push(historySubscriber);
-        historyFeed = await startHistoryFeed({
-          subscriber: historySubscriber,
-          channel: historyChannel,
-          logger,
-        });
-        accountRoutes.push(createExportRoute({ ...routeOptions, store: history }));
-      }
-      accountRoutes.push(
-        createAdminRoutes(routeOptions),
-        createSignInRoute({ ...routeOptions, isOriginAllowed }),
-        createMyUsageRoute({ ...routeOptions, isOriginAllowed }),
-      );
-    } else {
-      accountRoutes.push(
-        createAccountsUnavailableRoute({ isOriginAllowed, loginThrottle, trustProxy: config.trustProxy }),
-      );
-    }
+    // The admin API, and the extension's sign-in, own-usage and export routes: only with a database.
+    accountParts = await withDatabase?.startGatewayParts({ loginThrottle, isOriginAllowed, connections });
+    const accountRoutes = accountParts?.routes ?? [
+      createAccountsUnavailableRoute({ isOriginAllowed, loginThrottle, trustProxy: config.trustProxy }),
+    ];
+    const directory = accountParts?.directory;
     const authenticate = directory?.authenticate ?? createAuthenticator(config.tokens);
     const uploads = createUploadRoute({
       store: files,
@@ -260,10 +217,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       logger,
       attachmentLimits,
       loginThrottle,
-      ...(directory !== undefined && {
-        authenticate,
-        revocation: (sockets) => createSocketRevocation(directory!, sockets, logger),
-      }),
+      ...(accountParts !== undefined && { authenticate, revocation: accountParts.revocation }),
       routes: async (request, response) => {
         if (await uploads(request, response)) return true;
         for (const route of accountRoutes) if (await route(request, response)) return true;
@@ -277,14 +231,10 @@ export async function startApp(options: AppOptions): Promise<App> {
           const checked = await checkFiles(files, user, fileIds, attachmentLimits);
           return 'code' in checked ? checked : undefined;
         },
-        ...(directory !== undefined &&
-          accounts !== undefined && {
-            checkQuota: createQuotaCheck({ directory, store: accounts, logger }),
-          }),
-        ...(history !== undefined &&
-          historyFeed !== undefined && {
-            history: { store: history, feed: historyFeed, publisher: historyPublisher },
-          }),
+        ...(accountParts !== undefined && {
+          checkQuota: accountParts.checkQuota,
+          history: accountParts.history,
+        }),
       },
       onSocketCount: (count) => metrics.socketCount(count),
       onDelivered: (appendedAt) => metrics.delivered(appendedAt),
@@ -296,13 +246,12 @@ export async function startApp(options: AppOptions): Promise<App> {
     worker,
     workerHttp,
     metrics,
-    accounts,
+    accounts: withDatabase?.accounts,
     async close() {
       closing = true;
       stopSweeper();
       await gateway?.close();
-      await directory?.close();
-      await historyFeed?.close();
+      await accountParts?.close();
       await worker?.close(config.shutdownGraceMs);
       // Kept up while the worker drains, so that probes see "not ready" rather than a refused connection.
       await workerHttp?.close();

@@ -1,7 +1,7 @@
 // Entry point: `main.ts gateway|worker|all`. Reads the config, checks Redis, starts the role, stops on SIGTERM/SIGINT.
 import { type Role, startApp } from './app.ts';
 import { type Config, ConfigError, describeConfig, loadConfig } from './config.ts';
-import { type Database, openDatabase } from './db/database.ts';
+import type { Database } from './db/database.ts';
 import { DatabaseChoiceError, databaseForRole } from './db/database-for-role.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { checkRedis, describeRedis } from './redis/connect.ts';
@@ -49,6 +49,8 @@ async function main(): Promise<void> {
   let database: Database | undefined;
   if (target !== undefined) {
     try {
+      // Loaded only when there is a database: a role without one never loads Kysely or pg.
+      const { openDatabase } = await import('./db/database.ts');
       database = await openDatabase(target, {
         onPoolError: (error) => logger.warn({ err: error.message }, 'database connection error'),
       });
