@@ -1,9 +1,8 @@
 // Who a token belongs to, answered from memory: AUTH_TOKENS, ADMIN_TOKEN and the database's live device tokens,
 // reloaded when any process publishes a change (Redis Pub/Sub), after a Redis reconnect, and every `refreshMs`.
-// Sign-in stays synchronous for every token in memory. A token of the device-token form that memory does not hold
-// (minted a moment ago through another gateway, whose change notice has not arrived yet) is looked up in the
-// database before it is refused: the one case where the answer is a promise. Callers check the sign-in throttle
-// first, so a guesser cannot make the gateway query the database at will.
+// Sign-in stays synchronous for every token in memory. A device token that memory does not hold (minted a moment
+// ago through another gateway, whose notice has not arrived yet) is looked up in the database before it is refused:
+// the one answer that is a promise. Callers check the sign-in throttle first: a guesser cannot make us query at will.
 import { createAuthenticator, LOCAL_USER, type MaybePromise } from '../gateway/auth.ts';
 import type { Logger } from '../logger.ts';
 import type { RedisClient } from '../redis/connect.ts';

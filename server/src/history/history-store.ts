@@ -2,6 +2,7 @@
 // chat.send, the worker records the answer when it ends (in the transaction of its usage), and sync reads and edits
 // them. Every change takes the next seq of its user (history_cursors, whose row it locks until it commits): the
 // cursor of sync, and the server's order by which concurrent edits resolve (the later seq wins).
+// Over 250 lines on purpose: every query of the history, with the seq discipline they share, in one place.
 import type {
   HistoryChangeKind,
   HistoryConversation,

@@ -15,7 +15,8 @@ import {
   type ProviderEvent,
   type ProviderRequest,
 } from '../providers/types.ts';
-import { AttemptAbandoned, type GenerateOptions, startAttempt } from './generate.ts';
+import { AttemptAbandoned } from './attempt-ending.ts';
+import { type GenerateOptions, startAttempt } from './generate.ts';
 
 const prefix = testPrefix('generate');
 let redis: Redis;

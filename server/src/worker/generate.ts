@@ -22,8 +22,6 @@ import {
 import { type AttemptWriter, createAttemptWriter, type LossReport } from './attempt-writer.ts';
 import { callModelOnce, modelRequest } from './model-call.ts';
 
-export { AttemptAbandoned, type StopReason } from './attempt-ending.ts';
-
 export interface GenerateOptions {
   log: GenerationLog;
   providers: Providers;

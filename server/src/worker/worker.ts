@@ -8,13 +8,8 @@ import { chatJobSchema } from '../jobs.ts';
 import type { Logger } from '../logger.ts';
 import type { Providers } from '../providers/registry.ts';
 import type { RedisClient } from '../redis/connect.ts';
-import {
-  type Attempt,
-  AttemptAbandoned,
-  type AttemptHooks,
-  type GenerateOptions,
-  startAttempt,
-} from './generate.ts';
+import { AttemptAbandoned } from './attempt-ending.ts';
+import { type Attempt, type AttemptHooks, type GenerateOptions, startAttempt } from './generate.ts';
 
 export interface ChatWorkerOptions extends Omit<GenerateOptions, 'log' | 'providers' | 'logger'> {
   /** Used by BullMQ (blocking commands) and for our appends. */
