@@ -263,3 +263,27 @@ test('a refused send ends the request with the reason; a refused resume of a run
   await waitUntil(() => answers.get('running')?.status === 'done', 3_000, 'done after a second resume');
   assert.equal(resumes, 2);
 });
+
+test('frames that are not about a request (history.*) reach onOtherFrame, and a history frame can be sent', async (t) => {
+  const gateway = await new ScriptedGateway({
+    onFrame: (frame, socket) => {
+      if (frame.type === 'history.list')
+        socket.send({ type: 'history.changes', ref: frame.ref, conversations: [], cursor: 0, more: false });
+    },
+  }).start();
+  t.after(() => gateway.stop());
+  const others: string[] = [];
+  const client = new ChatClient({
+    url: gateway.url,
+    openSocket: openWsSocket,
+    backoff: fastBackoff,
+    onEvent: () => undefined,
+    onOtherFrame: (frame) => others.push(`${frame.type} ${'ref' in frame ? frame.ref : ''}`),
+  });
+  t.after(() => client.stop());
+  client.start();
+  await waitUntil(() => client.connection.state === 'connected');
+  assert.equal(client.connection.send({ type: 'history.list', ref: 'r1', after: 0 }), true);
+  await waitUntil(() => others.length === 1);
+  assert.deepEqual(others, ['history.changes r1']);
+});

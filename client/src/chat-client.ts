@@ -23,6 +23,8 @@ export interface ChatClientOptions extends Omit<ConnectionOptions, 'onWelcome' |
   onStatus?: (status: ConnectionStatus) => void;
   /** A connection-level `error` frame (e.g. frames too fast). */
   onServerError?: (frame: ErrorFrame) => void;
+  /** Any other frame that is not about a chat request (the `history.*` frames), for a layer above. */
+  onOtherFrame?: (frame: ServerFrame) => void;
 }
 
 interface PendingRequest {
@@ -176,6 +178,7 @@ export class ChatClient {
         this.event(frame);
         return;
       default:
+        this.options.onOtherFrame?.(frame);
         return;
     }
   }

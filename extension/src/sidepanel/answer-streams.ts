@@ -25,13 +25,29 @@ export type AnswerClient = Pick<ChatClient, 'send' | 'track' | 'cancel' | 'forge
 
 export interface AnswerStreamsOptions {
   client: AnswerClient;
-  store: Pick<ConversationStore, 'putMessage' | 'appendChunk' | 'finishAnswer'>;
+  store: Pick<ConversationStore, 'putMessage' | 'appendChunk' | 'finishAnswer' | 'deleteMessage'>;
   /** The view of an answer, when its conversation is shown. */
   answerView(messageId: string): { apply(event: RequestEvent, answer: AnswerState): void } | undefined;
   /** An answer ended (done, error, cancelled): `message` is its final record. */
   onFinished(message: AssistantMessage): void;
+  /** The server accepted (and, for a user with a server history, recorded) the request of this answer. */
+  onAccepted?(message: AssistantMessage): void;
+  /** An answer followed from another device that the server no longer knows: it was removed. */
+  onVanished?(message: AssistantMessage): void;
   now(): number;
   onStorageError(error: unknown): void;
+}
+
+/** The chat.send of an answer, from what it keeps of its request. */
+function sendFrame(message: AssistantMessage): ChatSendFrame | undefined {
+  const request = message.request;
+  if (!request) return undefined;
+  const frame: ChatSendFrame = { type: 'chat.send', id: message.requestId, messages: request.messages };
+  if (request.model) frame.model = request.model;
+  if (request.conversationId) frame.conversationId = request.conversationId;
+  if (request.title) frame.title = request.title;
+  if (request.context) frame.context = request.context;
+  return frame;
 }
 
 function carriesFiles(message: AssistantMessage): boolean {
@@ -73,23 +89,22 @@ export class AnswerStreams {
     this.options = options;
   }
 
-  /** Stores a new answer as streaming and sends its request. */
-  start(message: AssistantMessage, history: ChatMessage[], model: string | undefined): void {
+  /** Stores a new answer as streaming and sends its request (`message.request`). */
+  start(message: AssistantMessage): void {
     const entry = this.track(message);
     entry.writes = this.options.store.putMessage(message, message.createdAt).catch(this.storageError);
-    const frame: ChatSendFrame = { type: 'chat.send', id: message.requestId, messages: history };
-    if (model) frame.model = model;
-    this.options.client.send(frame);
+    const frame = sendFrame(message);
+    if (frame) this.options.client.send(frame);
   }
 
-  /** Follows an answer restored from storage: resume after its last stored seq, or send it again. */
+  /**
+   * Follows an answer restored from storage, or one another device started (`remote`): resume after its last
+   * stored seq, or send it again.
+   */
   follow(message: AssistantMessage): void {
+    if (this.active.has(message.requestId)) return;
     this.track(message);
-    const request = message.request;
-    const frame: ChatSendFrame | undefined = request
-      ? { type: 'chat.send', id: message.requestId, messages: request.messages, model: request.model }
-      : undefined;
-    this.options.client.track(message.requestId, message.lastSeq, frame);
+    this.options.client.track(message.requestId, message.lastSeq, sendFrame(message));
   }
 
   isStreaming(requestId: string): boolean {
@@ -134,6 +149,7 @@ export class AnswerStreams {
       entry.answer = { ...entry.answer, error: { ...entry.answer.error, withAttachments: true } };
     }
     this.options.answerView(entry.message.id)?.apply(event, entry.answer);
+    if (event.type === 'chat.accepted') this.options.onAccepted?.(entry.message);
     if (entry.answer.status !== 'streaming') {
       this.finish(entry);
       return;
@@ -167,6 +183,15 @@ export class AnswerStreams {
     clearTimeout(entry.flushTimer);
     this.active.delete(entry.message.requestId);
     const final = withAnswer(entry.message, entry.answer);
+    const code = final.error?.code;
+    if (final.remote && final.lastSeq === 0 && (code === 'not_found' || code === 'expired')) {
+      // Another device's question whose answer ended without a record, too long ago to replay: nothing to show.
+      entry.writes = entry.writes
+        .then(() => this.options.store.deleteMessage(final.id))
+        .catch(this.storageError);
+      this.options.onVanished?.(final);
+      return;
+    }
     entry.writes = entry.writes.then(() => this.options.store.finishAnswer(final)).catch(this.storageError);
     this.options.onFinished(final);
   }

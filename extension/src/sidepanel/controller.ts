@@ -6,12 +6,16 @@ import type { ModelInfo } from '@chrome-plus/protocol';
 import { presetsOf } from '../shared/presets.ts';
 import type { Settings } from '../shared/settings.ts';
 import type { ConversationStore } from '../store/conversation-store.ts';
+import { SyncStore } from '../store/sync-store.ts';
+import type { AssistantMessage } from '../store/types.ts';
 import { AnswerStreams } from './answer-streams.ts';
 import { startUpload } from './attachments.ts';
 import { ContextActions } from './context-actions.ts';
 import { ConversationSession } from './conversation-session.ts';
 import type { PanelEnvironment } from './environment.ts';
 import { HistoryActions, undoWindowMs } from './history-actions.ts';
+import { HistoryChannel } from './history-channel.ts';
+import { HistorySync } from './history-sync.ts';
 import type { Upload } from './upload.ts';
 import type { PanelView } from './view.ts';
 
@@ -32,6 +36,8 @@ export class PanelController {
   readonly conversation: ConversationSession;
   readonly context: ContextActions;
   readonly history: HistoryActions;
+  readonly sync: HistorySync;
+  private readonly syncStore: SyncStore;
   private readonly options: PanelControllerOptions;
   private settings: Settings;
   private models: { list: ModelInfo[]; serverDefault: string } | undefined;
@@ -42,6 +48,7 @@ export class PanelController {
     this.settings = options.settings;
     const now = options.now ?? Date.now;
     const settings = () => this.settings;
+    const channel = new HistoryChannel((frame) => this.client.connection.send(frame));
     this.client = new ChatClient({
       ...options.client,
       url: options.settings.serverUrl,
@@ -49,7 +56,17 @@ export class PanelController {
       onEvent: (event) => this.answers.handleEvent(event),
       onStatus: (status) => {
         view.setConnection(status);
-        if (status.state === 'connected') void this.refreshModels();
+        if (status.state === 'connected') {
+          void this.refreshModels();
+          this.sync.connected(this.settings.serverUrl, this.client.connection.welcome?.user ?? '');
+        } else {
+          channel.disconnected();
+          this.sync.disconnected();
+        }
+      },
+      onOtherFrame: (frame) => {
+        if (channel.receive(frame)) return;
+        if (frame.type === 'history.changed') this.sync.changed(frame);
       },
     });
     this.answers = new AnswerStreams({
@@ -57,14 +74,27 @@ export class PanelController {
       store,
       answerView: (messageId) => view.answer(messageId),
       onFinished: (message) => this.conversation.answerFinished(message),
+      onAccepted: (message) => void this.recorded(message),
+      onVanished: (message) => this.conversation.vanished(message),
       now,
       onStorageError: this.storageError,
+    });
+    this.syncStore = new SyncStore(store.database);
+    this.sync = new HistorySync({
+      store: this.syncStore,
+      conversations: store,
+      channel,
+      answers: this.answers,
+      onChanged: (conversationId, removed) => void this.synced(conversationId, removed),
+      now,
+      onError: (error) => console.warn('Chrome Plus: history sync', error),
     });
     this.conversation = new ConversationSession({
       store,
       view,
       answers: this.answers,
       settings,
+      syncMode: () => this.sync.mode,
       now,
       newId: options.newId ?? (() => crypto.randomUUID()),
     });
@@ -74,6 +104,8 @@ export class PanelController {
       view,
       conversation: this.conversation,
       answers: this.answers,
+      sync: this.sync,
+      pendingConversations: () => this.pendingConversations(),
       download: environment.download,
       now,
     });
@@ -82,8 +114,15 @@ export class PanelController {
   /** Picks up answers that were streaming when the panel closed, shows the latest conversation, connects. */
   async start(): Promise<void> {
     const { store, view } = this.options;
-    // Deletes whose undo ran out while the panel was closed.
-    await store.purgeDeleted((this.options.now ?? Date.now)() - undoWindowMs).catch(this.storageError);
+    await this.sync.load().catch(this.storageError);
+    // Deletes whose undo ran out while the panel was closed (the server hears of them once connected).
+    const purged = await store
+      .purgeDeleted((this.options.now ?? Date.now)() - undoWindowMs)
+      .catch((error: unknown) => {
+        this.storageError(error);
+        return [];
+      });
+    for (const conversationId of purged) await this.sync.delete(conversationId);
     for (const message of await store.unfinishedAnswers()) this.answers.follow(message);
     const [latest] = await store.listConversations();
     if (latest) await this.conversation.open(latest.id);
@@ -131,6 +170,36 @@ export class PanelController {
     } catch {
       // Not connected after all: the next connect asks again.
     }
+  }
+
+  /** The server accepted a send: with a server history, its question is recorded there now. */
+  private async recorded(answer: AssistantMessage): Promise<void> {
+    const conversationId = answer.request?.conversationId;
+    if (this.sync.mode !== 'server' || conversationId === undefined) return;
+    const message = await this.syncStore
+      .markRecorded(conversationId, answer.requestId)
+      .catch(this.storageError);
+    if (!message) return;
+    this.conversation.recorded(message);
+    await this.refreshHistory();
+  }
+
+  /** A conversation changed in the copy (from the server, or its marks): the panel shows it as it now is. */
+  private async synced(conversationId: string, removed: boolean): Promise<void> {
+    await this.conversation.refresh(conversationId, removed);
+    await this.refreshHistory();
+  }
+
+  private async refreshHistory(): Promise<void> {
+    const history = this.options.view.history;
+    if (history.isOpen) await this.history.search(history.query);
+  }
+
+  /** Conversations with something the server has not heard yet (a message, a rename), with a server history. */
+  private async pendingConversations(): Promise<ReadonlySet<string>> {
+    if (this.sync.mode !== 'server') return new Set();
+    const [messages, outbox] = await Promise.all([this.syncStore.pendingMessages(), this.syncStore.outbox()]);
+    return new Set([...messages, ...outbox].map((pending) => pending.conversationId));
   }
 
   private readonly storageError = (error: unknown): void => {

@@ -191,3 +191,42 @@ test('an edit of the first message drops it and what followed, and retitles the 
     ['first question', 'ok'],
   );
 });
+
+test('each send names its conversation, title and page for the server history; a regenerate sends its question anew', async (t) => {
+  const gateway = await new ScriptedGateway({
+    onFrame: (frame, socket) => {
+      if (frame.type === 'chat.send') answerWith(socket, frame, ['ok']);
+    },
+  }).start();
+  t.after(() => gateway.stop());
+  const panel = await startPanel(gateway.url);
+  t.after(panel.stop);
+  const { session, view, client, store } = panel;
+  await waitUntil(() => client.connection.state === 'connected');
+
+  const context = {
+    kind: 'page' as const,
+    title: 'Docs',
+    url: 'https://example.com',
+    text: 'body',
+    totalCharacters: 4,
+  };
+  await session.send({ text: 'summarize', context, attachments: [] });
+  await waitUntil(() => !session.isBusy(), 3_000, 'the first answer');
+  const [first] = gateway.framesOfType('chat.send');
+  assert.equal(first?.conversationId, view.conversationId);
+  assert.equal(first?.title, 'summarize · Docs');
+  assert.deepEqual(first?.context, context);
+
+  await session.regenerate(lastAnswer(view.shown).id);
+  await waitUntil(() => !session.isBusy(), 3_000, 'the second answer');
+  const second = gateway.framesOfType('chat.send')[1];
+  assert.notEqual(second?.id, first?.id);
+  const stored = await store.getConversation(view.conversationId ?? '');
+  const question = stored?.messages.find((message) => message.role === 'user');
+  assert.equal(
+    question?.role === 'user' && question.requestId,
+    second?.id,
+    'the question is named by its last send',
+  );
+});

@@ -1,7 +1,14 @@
 // The conversation the panel shows: open one, start anew, send into it, edit its last message, regenerate, stop.
 import type { Settings } from '../shared/settings.ts';
 import type { ConversationStore } from '../store/conversation-store.ts';
-import type { AssistantMessage, Conversation, StoredMessage, UserMessage } from '../store/types.ts';
+import { wireContext } from '../store/server-records.ts';
+import type {
+  AssistantMessage,
+  Conversation,
+  SentRequest,
+  StoredMessage,
+  UserMessage,
+} from '../store/types.ts';
 import type { AnswerStreams } from './answer-streams.ts';
 import type { Draft } from './composer.ts';
 import { historyFor, titleForMessage } from './model-messages.ts';
@@ -15,12 +22,16 @@ export interface SessionView {
   setBusy(busy: boolean): void;
   focusComposer(): void;
   editMessage(message: UserMessage): void;
+  /** The server recorded a message shown as not synced yet. */
+  markRecorded?(messageId: string): void;
 }
 
 export interface ConversationSessionOptions {
   store: Pick<ConversationStore, 'getConversation' | 'putConversation' | 'putMessage' | 'deleteMessage'>;
   view: SessionView;
   answers: Pick<AnswerStreams, 'start' | 'latest' | 'isStreaming' | 'stop'>;
+  /** 'server' when the server keeps this user's history: what it has not recorded yet is marked. */
+  syncMode?(): 'server' | 'local' | undefined;
   /** Read at each send: the system prompt and model may change while the panel is open. */
   settings(): Pick<Settings, 'systemPrompt' | 'defaultModel'>;
   now(): number;
@@ -90,6 +101,7 @@ export class ConversationSession {
     };
     if (draft.context) user.context = draft.context;
     if (draft.attachments.length > 0) user.attachments = draft.attachments;
+    if (this.options.syncMode?.() === 'server') user.syncState = 'pending';
     this.current.messages.push(user);
     view.addMessage(user);
     await store.putMessage(user, now);
@@ -134,6 +146,32 @@ export class ConversationSession {
     this.updateBusy();
   }
 
+  /** The copy of a conversation changed (synced from the server): shown again, or left if it was deleted. */
+  async refresh(conversationId: string, removed: boolean): Promise<void> {
+    if (this.current?.conversation.id !== conversationId) return;
+    if (removed) this.newChat();
+    else await this.open(conversationId);
+  }
+
+  /** The server recorded the shown message that was waiting for it. */
+  recorded(message: UserMessage): void {
+    const shown = this.current?.messages.find((candidate) => candidate.id === message.id);
+    if (shown?.role !== 'user') return;
+    delete shown.syncState;
+    this.options.view.markRecorded?.(message.id);
+  }
+
+  /** An answer followed from another device is gone (see AnswerStreams.onVanished). */
+  vanished(message: AssistantMessage): void {
+    const current = this.current;
+    if (!current) return;
+    const index = current.messages.findIndex((candidate) => candidate.id === message.id);
+    if (index < 0) return;
+    current.messages.splice(index, 1);
+    this.options.view.removeMessage(message.id);
+    this.updateBusy();
+  }
+
   /** A conversation was renamed in the history: the shown one keeps the new title for its next save. */
   renamed(conversationId: string, title: string): void {
     if (this.current?.conversation.id === conversationId) this.current.conversation.title = title;
@@ -163,6 +201,29 @@ export class ConversationSession {
     const history = historyFor(current.messages, settings.systemPrompt);
     const model = settings.defaultModel || undefined;
     const requestId = this.options.newId();
+    const request: SentRequest = { messages: history, conversationId: current.conversation.id };
+    if (model) request.model = model;
+    if (current.conversation.title) request.title = current.conversation.title;
+    const asked = current.messages.findLast((message) => message.role === 'user');
+    if (asked?.role === 'user') {
+      // The server's history names a message by its request: a regenerated answer's question is sent anew.
+      if (asked.requestId !== undefined && this.options.syncMode?.() === 'server')
+        asked.syncState = 'pending';
+      asked.requestId = requestId;
+      // Not awaited: the answer's own record follows in order; a failed write shows in the answer's.
+      void this.options.store.putMessage({ ...asked }, this.options.now()).catch(() => undefined);
+      if (asked.context) request.context = wireContext(asked.context);
+      const entry = history.findLast((message) => message.role === 'user');
+      if (entry && asked.attachments?.length) {
+        // Described for the history (name, type, size); the worker reads only the fileId.
+        entry.attachments = asked.attachments.map(({ fileId, name, type, size }) => ({
+          fileId,
+          name,
+          type,
+          size,
+        }));
+      }
+    }
     const message: AssistantMessage = {
       id: this.options.newId(),
       conversationId: current.conversation.id,
@@ -173,11 +234,11 @@ export class ConversationSession {
       requestId,
       status: 'streaming',
       lastSeq: 0,
-      request: { messages: history, model },
+      request,
     };
     current.messages.push(message);
     this.options.view.addMessage(message);
-    this.options.answers.start(message, history, model);
+    this.options.answers.start(message);
     this.updateBusy();
   }
 

@@ -5,6 +5,7 @@ import type { AnswerStreams } from './answer-streams.ts';
 import type { ConversationSession } from './conversation-session.ts';
 import type { PanelEnvironment } from './environment.ts';
 import { conversationMarkdown, exportFileName } from './export-markdown.ts';
+import type { HistorySync } from './history-sync.ts';
 import type { HistoryView } from './history-view.ts';
 
 /** How long a deleted conversation can be brought back. */
@@ -29,6 +30,10 @@ export interface HistoryActionsOptions {
   view: HistoryActionsView;
   conversation: Pick<ConversationSession, 'id' | 'renamed' | 'newChat' | 'open'>;
   answers: Pick<AnswerStreams, 'drop'>;
+  /** The server's history, when it keeps one: renames and deletes go there too. */
+  sync?: Pick<HistorySync, 'rename' | 'delete'>;
+  /** Conversations with a change the server has not heard yet: marked in the list. */
+  pendingConversations?(): Promise<ReadonlySet<string>>;
   download: PanelEnvironment['download'];
   now(): number;
 }
@@ -44,7 +49,11 @@ export class HistoryActions {
   async search(query: string): Promise<void> {
     this.searchSequence += 1;
     const sequence = this.searchSequence;
-    const hits = await this.options.store.searchConversations(query);
+    const [found, pending] = await Promise.all([
+      this.options.store.searchConversations(query),
+      this.options.pendingConversations?.() ?? new Set<string>(),
+    ]);
+    const hits = found.map((hit) => (pending.has(hit.conversation.id) ? { ...hit, pending: true } : hit));
     // A slower earlier search must not overwrite the answer to a later one.
     if (sequence === this.searchSequence) this.options.view.showHistory(hits);
   }
@@ -52,6 +61,7 @@ export class HistoryActions {
   async rename(conversationId: string, title: string): Promise<void> {
     await this.options.store.renameConversation(conversationId, title);
     this.options.conversation.renamed(conversationId, title);
+    await this.options.sync?.rename(conversationId, title);
   }
 
   async export(conversationId: string): Promise<void> {
@@ -89,5 +99,6 @@ export class HistoryActions {
   private async purge(conversationId: string): Promise<void> {
     const removed = await this.options.store.purgeDeleted(this.options.now() - undoWindowMs + 1);
     if (removed.includes(conversationId)) this.options.answers.drop(conversationId);
+    for (const id of removed) await this.options.sync?.delete(id);
   }
 }

@@ -3,6 +3,7 @@ import { required } from '../shared/dom.ts';
 import { t } from '../shared/i18n.ts';
 import type { SearchHit } from '../store/conversation-store.ts';
 import { icon } from './icons.ts';
+import { syncPendingLabel } from './sync-label.ts';
 
 export interface HistoryIntents {
   onSearch(query: string): void;
@@ -78,7 +79,7 @@ export class HistoryView {
     this.empty.textContent = this.search.value.trim() ? t('historyNoMatch') : t('historyEmpty');
   }
 
-  private item({ conversation, snippet }: SearchHit): HTMLElement {
+  private item({ conversation, snippet, pending }: SearchHit): HTMLElement {
     const item = document.createElement('li');
     item.className = 'history-item';
     item.dataset.testid = 'history-item';
@@ -96,6 +97,7 @@ export class HistoryView {
     meta.className = 'history-meta';
     meta.textContent = when(conversation.updatedAt);
     open.append(title, meta);
+    if (pending) open.append(syncPendingLabel());
     if (snippet) {
       const excerpt = document.createElement('span');
       excerpt.className = 'history-snippet';

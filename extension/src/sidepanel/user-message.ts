@@ -3,6 +3,7 @@ import type { AttachmentInfo, UserMessage } from '../store/types.ts';
 import { contextCard } from './context-card.ts';
 import { formatBytes } from './export-markdown.ts';
 import { icon } from './icons.ts';
+import { syncPendingLabel } from './sync-label.ts';
 
 /** The files a message carried, as shown in the conversation (name, size; the bytes stay on the server). */
 function attachmentList(attachments: readonly AttachmentInfo[]): HTMLElement {
@@ -38,5 +39,6 @@ export function createUserMessage(message: UserMessage): HTMLElement {
     text.textContent = message.content;
     element.append(text);
   }
+  if (message.syncState === 'pending') element.append(syncPendingLabel());
   return element;
 }

@@ -114,6 +114,11 @@ export class PanelView {
     this.messages.remove(messageId);
   }
 
+  /** The server recorded a message: its "not synced yet" mark goes. */
+  markRecorded(messageId: string): void {
+    document.querySelector(`[data-message-id="${CSS.escape(messageId)}"] .sync-pending`)?.remove();
+  }
+
   answer(messageId: string): AssistantMessageView | undefined {
     return this.messages.answer(messageId);
   }

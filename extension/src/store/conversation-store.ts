@@ -1,6 +1,6 @@
 // Conversations in IndexedDB, with streaming answers stored as appended chunks until they finish.
-// Over 250 lines on purpose: one IndexedDB schema and every transaction on it, kept together so that no two
-// places can disagree on the stores and their indexes.
+// Over 250 lines on purpose: one IndexedDB schema and the transactions on conversations and messages, kept
+// together so that no two places can disagree on the stores and their indexes (the sync's: sync-store.ts).
 import { openDatabase, requestResult, transactionDone } from './idb.ts';
 import type { AnswerChunk, AssistantMessage, Conversation, StoredMessage } from './types.ts';
 
@@ -8,6 +8,8 @@ import type { AnswerChunk, AssistantMessage, Conversation, StoredMessage } from 
 export interface SearchHit {
   conversation: Conversation;
   snippet: string;
+  /** Holds a change the server's history has not recorded yet (set by the history's actions, not the store). */
+  pending?: boolean;
 }
 
 /** A piece of `text` around the first match of `needle` (already lower-cased), on one line. */
@@ -28,7 +30,7 @@ function searchableText(message: StoredMessage): string {
   return `${message.content}${context}${files}`;
 }
 
-const databaseVersion = 1;
+const databaseVersion = 2;
 
 export interface ConversationWithMessages {
   conversation: Conversation;
@@ -59,7 +61,8 @@ export function foldChunks(message: AssistantMessage, chunks: readonly AnswerChu
 }
 
 export class ConversationStore {
-  private readonly database: IDBDatabase;
+  /** Open to sync-store.ts, whose transactions run on this same schema. */
+  readonly database: IDBDatabase;
 
   private constructor(database: IDBDatabase) {
     this.database = database;
@@ -69,7 +72,7 @@ export class ConversationStore {
     factory: IDBFactory = globalThis.indexedDB,
     name = 'chrome-plus',
   ): Promise<ConversationStore> {
-    const database = await openDatabase(factory, name, databaseVersion, (db, oldVersion) => {
+    const database = await openDatabase(factory, name, databaseVersion, (db, oldVersion, transaction) => {
       if (oldVersion < 1) {
         const conversations = db.createObjectStore('conversations', { keyPath: 'id' });
         conversations.createIndex('updatedAt', 'updatedAt');
@@ -77,6 +80,12 @@ export class ConversationStore {
         messages.createIndex('conversationId', 'conversationId');
         messages.createIndex('status', 'status');
         db.createObjectStore('chunks', { keyPath: ['messageId', 'seq'] });
+      }
+      if (oldVersion < 2) {
+        // Server history (sync-store.ts): messages not recorded yet, the sync cursor, changes made offline.
+        transaction.objectStore('messages').createIndex('syncState', 'syncState');
+        db.createObjectStore('meta', { keyPath: 'key' });
+        db.createObjectStore('outbox', { keyPath: 'id', autoIncrement: true });
       }
     });
     return new ConversationStore(database);

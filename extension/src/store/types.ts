@@ -1,7 +1,7 @@
 // What the extension keeps in the browser: conversations, their messages, and answers still streaming.
 
 import type { AnswerError, AnswerStatus } from '@chrome-plus/client';
-import type { ChatMessage, Usage } from '@chrome-plus/protocol';
+import type { ChatMessage, Usage, MessageContext as WireContext } from '@chrome-plus/protocol';
 
 export interface Conversation {
   id: string;
@@ -10,6 +10,8 @@ export interface Conversation {
   updatedAt: number;
   /** Set while a delete can still be undone; such a conversation is hidden, then purged. */
   deletedAt?: number;
+  /** Server history: the seq of the server's last change of it that this copy holds (absent: never synced). */
+  serverSeq?: number;
 }
 
 /** The current tab's main text, as it was when the message was sent. */
@@ -54,6 +56,20 @@ export interface UserMessage extends MessageBase {
   role: 'user';
   context?: MessageContext;
   attachments?: AttachmentInfo[];
+  /** The chat.send that carried it last (the server's history names messages by it). */
+  requestId?: string;
+  /** `pending`: the server keeps a history for this user and has not recorded this message yet. */
+  syncState?: 'pending';
+}
+
+/** What a chat.send carried, kept while its answer streams so that a send lost before acceptance can be repeated. */
+export interface SentRequest {
+  messages: ChatMessage[];
+  model?: string;
+  /** For the server's history: the conversation, its title, the page the message was about. */
+  conversationId?: string;
+  title?: string;
+  context?: WireContext;
 }
 
 export interface AssistantMessage extends MessageBase {
@@ -65,7 +81,9 @@ export interface AssistantMessage extends MessageBase {
   /** The seq of the last event folded into `content`; a resume starts after it. */
   lastSeq: number;
   /** What was sent, kept while streaming so that a send lost before acceptance can be repeated. */
-  request?: { messages: ChatMessage[]; model?: string };
+  request?: SentRequest;
+  /** Started on another device: this one follows it from the server (a resume from seq 0). */
+  remote?: boolean;
   model?: string;
   finishReason?: string;
   usage?: Usage;
