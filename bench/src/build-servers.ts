@@ -39,6 +39,9 @@ export const ENTRIES = {
   socketio: 'bench/src/servers/socketio.ts',
   'model-server': 'bench/src/model-server.ts',
   loadgen: 'bench/src/load/loadgen.ts',
+  // The server's own entry, as production runs it (the sync target: it opens and migrates the database itself).
+  'server-main': 'server/src/main.ts',
+  'sync-process': 'bench/src/sync/sync-process.ts',
 } as const;
 
 /** Builds every entry into `outdir`; returns the path of each bundle by entry name. */

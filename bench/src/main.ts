@@ -5,13 +5,22 @@
 // from a separate load-generator process, prints the figures and the targets, writes bench/results/<time>.json and
 // an SVG plot. The `system-cluster` target runs on a Redis Cluster of its own (3 masters, 3 replicas, started by
 // testkit on free ports in a temporary folder, stopped and removed after it); every target's Redis commands are
-// counted per node over each measured window. `--report FILE [--compare FILE] [--markdown]` prints the tables of an existing results file without
+// counted per node over each measured window. The `system-history` target (issue 17's sync benchmark) runs the
+// server's own entry on a PostgreSQL database of its own (testkit's createTestDatabase), dropped after it. `--report FILE [--compare FILE] [--markdown]` prints the tables of an existing results file without
 // running anything. `--render` adds the extension's rendering benchmark to a partial run.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { hasRedisServer, type OwnRedisCluster, repoRoot, startRedisCluster } from '@chrome-plus/testkit';
+import {
+  createTestDatabase,
+  hasRedisServer,
+  type OwnRedisCluster,
+  repoRoot,
+  startRedisCluster,
+  type TestDatabase,
+} from '@chrome-plus/testkit';
 import { Redis } from 'ioredis';
 import { buildServers } from './build-servers.ts';
 import { renderAvailable, runRender } from './extension-render.ts';
@@ -41,6 +50,8 @@ import {
   runTtftIdle,
   type ScenarioName,
 } from './scenarios.ts';
+import { runSync } from './sync/run-sync.ts';
+import { syncLines } from './sync/sync-report.ts';
 import { type RunningTarget, startTarget, TARGETS, type TargetName } from './targets.ts';
 
 interface Options {
@@ -198,6 +209,11 @@ function printReport(results: BenchResults, previous: BenchResults | undefined, 
     '\nRedis commands per node over each measured window (INFO commandstats deltas; the Redis CPU from INFO cpu)\n',
   );
   log(commandsTable(results, markdown));
+  const sync = results.targets['system-history']?.sync;
+  if (sync !== undefined) {
+    log('\nHistory sync of a heavy user (issue 17)\n');
+    log(syncLines(sync));
+  }
   log('\nTargets\n');
   log(targetsTable([...checkTargets(results, 'system'), ...checkTargets(results, 'system-1ms')], markdown));
   if (previous !== undefined) {
@@ -262,6 +278,13 @@ async function run(options: Options): Promise<void> {
   let running: RunningTarget | undefined;
   let cluster: OwnRedisCluster | undefined;
   let clusterProbes: RedisNodeProbe[] = [];
+  // The history target's PostgreSQL database, created for it and dropped after it.
+  let database: TestDatabase | undefined;
+  const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
+  const dropDatabase = async () => {
+    await database?.drop().catch(() => {});
+    database = undefined;
+  };
   const stopCluster = async () => {
     for (const probe of clusterProbes) probe.redis.disconnect();
     clusterProbes = [];
@@ -271,6 +294,7 @@ async function run(options: Options): Promise<void> {
   const cleanUp = async () => {
     await running?.stop().catch(() => {});
     await stopCluster();
+    await dropDatabase();
     await model?.stop().catch(() => {});
     for (const prefix of prefixes) await deleteKeys(redis, prefix).catch(() => 0);
     rmSync(buildDir, { recursive: true, force: true });
@@ -332,6 +356,10 @@ async function run(options: Options): Promise<void> {
           };
           log(`  cluster up: masters ${target.redis.masters.join(', ')}, ${target.redis.replicas} replicas`);
         } else {
+          if (name === 'system-history') {
+            database = await createTestDatabase('benchsync');
+            log(`  a PostgreSQL database of its own: ${database.name} (dropped afterwards)`);
+          }
           target.redis = {
             mode: 'single',
             masters: [new URL(redisUrl).host],
@@ -349,6 +377,8 @@ async function run(options: Options): Promise<void> {
           workers: options.workers,
           clusterNodes: cluster?.nodesEnv,
           redisPubSub: options.redisPubSub,
+          databaseUrl: database?.url,
+          adminToken,
         });
       } catch (error) {
         target.failures.push(`start: ${(error as Error).message}`);
@@ -356,6 +386,7 @@ async function run(options: Options): Promise<void> {
         await running?.stop().catch(() => {});
         running = undefined;
         await stopCluster();
+        await dropDatabase();
         continue;
       }
       const context: Context = { target: running, model, redis, redisNodes, keyPrefix, log };
@@ -387,6 +418,9 @@ async function run(options: Options): Promise<void> {
             case 'length':
               target.length = await runLength(context, plan);
               break;
+            case 'sync':
+              target.sync = await runSync(context, plan.sync, { databaseUrl: database!.url, adminToken });
+              break;
           }
         } catch (error) {
           target.failures.push(`${scenario}: ${(error as Error).message}`);
@@ -399,6 +433,10 @@ async function run(options: Options): Promise<void> {
         await stopCluster();
         log('  stopped; the cluster stopped and its folder removed');
       } else {
+        if (database !== undefined) {
+          await dropDatabase();
+          log('  dropped its database');
+        }
         const deleted = await deleteKeys(redis, keyPrefix);
         log(`  stopped; deleted ${deleted} keys of ${keyPrefix}`);
       }

@@ -22,6 +22,7 @@ const COLORS: Record<TargetName, string> = {
   system: '#1f6feb',
   'system-1ms': '#8250df',
   'system-cluster': '#0a3069',
+  'system-history': '#1b7c83',
   direct: '#2da44e',
   pubsub: '#bf8700',
   socketio: '#cf222e',

@@ -29,6 +29,11 @@ export function useBundles(paths: Record<string, string>): void {
   bundles = paths;
 }
 
+/** The path of a built bundle (build-servers.ts's entry name). */
+export function bundlePath(name: string): string {
+  return bundle(name);
+}
+
 function bundle(name: string): string {
   const path = bundles[name];
   if (path === undefined) throw new Error(`no bundle for "${name}": build them first (build-servers.ts)`);

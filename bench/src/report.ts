@@ -3,6 +3,7 @@
 import type { RenderRun } from './extension-render.ts';
 import { shares } from './redis-commands.ts';
 import type { BenchResults, StreamsRun, TargetResults } from './results.ts';
+import { syncMetrics } from './sync/sync-report.ts';
 import { TARGETS, type TargetName } from './targets.ts';
 
 export interface Metric {
@@ -116,6 +117,7 @@ export function metricsOf(target: TargetResults): Metric[] {
       'lower',
     );
   }
+  if (target.sync) metrics.push(...syncMetrics(target.sync));
   return metrics;
 }
 

@@ -2,6 +2,7 @@
 import type { RenderRun } from './extension-render.ts';
 import type { IdleResult, StreamsResult } from './load/spec.ts';
 import type { NodeCommands } from './redis-commands.ts';
+import type { SyncRun } from './sync/run-sync.ts';
 import type { TargetName } from './targets.ts';
 
 export interface ProcessUsage {
@@ -61,6 +62,8 @@ export interface TargetResults {
   capacity?: CapacityRun;
   concurrency?: StreamsRun[];
   length?: LengthRun[];
+  /** The history sync of a heavy user (the `system-history` target). */
+  sync?: SyncRun;
   failures: string[];
 }
 

@@ -7,6 +7,7 @@ import { collectGarbage, rssBytes, runLoad, type Service } from './processes.ts'
 import { commandCounter, type NodeCommands, type RedisNodeProbe, shares } from './redis-commands.ts';
 import { memoryOf, usedMemory } from './redis-keys.ts';
 import type { CapacityRun, IdleRun, LengthRun, ProcessUsage, StreamsRun } from './results.ts';
+import type { SyncPlan } from './sync/run-sync.ts';
 import type { RunningTarget, TargetName } from './targets.ts';
 
 export interface Plan {
@@ -32,6 +33,8 @@ export interface Plan {
     measureMs: number;
   };
   length: { connections: number; intervalMs: number; answerTokens: number[] };
+  /** The `system-history` target's data and measurements (sync/run-sync.ts). */
+  sync: SyncPlan;
   /** Which scenarios each target runs. */
   scenarios: Record<TargetName, ScenarioName[]>;
 }
@@ -44,7 +47,8 @@ export type ScenarioName =
   | 'throughput'
   | 'capacity'
   | 'concurrency'
-  | 'length';
+  | 'length'
+  | 'sync';
 
 // Length before throughput: its log-memory figure counts the logs in Redis, which the later scenarios crowd; after
 // single and ttft, so that its first answers do not pay for a cold start.
@@ -79,10 +83,19 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
     capacity: { connections: 50, intervalsMs: [10], warmupMs: 300, measureMs: 1_500, p99LimitMs: 10 },
     concurrency: { streams: [100, 500], answerTokens: 40, intervalMs: 50, warmupMs: 500, measureMs: 2_000 },
     length: { connections: 20, intervalMs: 5, answerTokens: [200] },
+    sync: {
+      conversations: 500,
+      messagesPerConversation: 20,
+      getConcurrency: 8,
+      firstSyncRuns: 1,
+      streamRounds: 1,
+      stream: { answerTokens: 100, intervalMs: 10, warmupMs: 300, measureMs: 2_000 },
+    },
     scenarios: {
       system: everything,
       'system-1ms': [],
       'system-cluster': ['single', 'ttft', 'throughput', 'concurrency'],
+      'system-history': ['sync'],
       direct: everything,
       pubsub: ['single', 'ttft', 'ttft-idle', 'concurrency'],
       socketio: ['single', 'ttft', 'ttft-idle', 'concurrency'],
@@ -110,10 +123,20 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
       measureMs: 6_000,
     },
     length: { connections: 20, intervalMs: 5, answerTokens: [100, 1_000, 3_000] },
+    // Issue 17's heavy user: 5,000 conversations, 100,000 messages; the stream as the `single` scenario's.
+    sync: {
+      conversations: 5_000,
+      messagesPerConversation: 20,
+      getConcurrency: 8,
+      firstSyncRuns: 3,
+      streamRounds: 2,
+      stream: { answerTokens: 200, intervalMs: 10, warmupMs: 1_000, measureMs: 10_000 },
+    },
     scenarios: {
       system: everything,
       'system-1ms': ['single', 'ttft', 'throughput', 'capacity', 'concurrency'],
       'system-cluster': ['single', 'ttft', 'ttft-idle', 'throughput', 'capacity', 'concurrency'],
+      'system-history': ['sync'],
       direct: everything,
       pubsub: baseline,
       socketio: baseline,

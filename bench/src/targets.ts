@@ -1,10 +1,18 @@
-// The systems under test: the real one (optionally with another coalescing window, or on a Redis Cluster of its own)
-// and the three baselines.
+// The systems under test: the real one (optionally with another coalescing window, on a Redis Cluster of its own, or
+// with its accounts and history in a PostgreSQL of its own) and the three baselines.
 
+import { launchRole } from '@chrome-plus/testkit';
 import type { Protocol } from './load/spec.ts';
-import { baseEnv, type Service, spawnService } from './processes.ts';
+import { baseEnv, bundlePath, type Service, spawnService } from './processes.ts';
 
-export type TargetName = 'system' | 'system-1ms' | 'system-cluster' | 'direct' | 'pubsub' | 'socketio';
+export type TargetName =
+  | 'system'
+  | 'system-1ms'
+  | 'system-cluster'
+  | 'system-history'
+  | 'direct'
+  | 'pubsub'
+  | 'socketio';
 
 export interface TargetInfo {
   name: TargetName;
@@ -33,6 +41,13 @@ export const TARGETS: Record<TargetName, TargetInfo> = {
     label: 'Chrome Plus, 3-master cluster',
     description:
       'the real system on a Redis Cluster of its own (3 masters, a replica each, started by testkit on free ports, REDIS_CLUSTER_NODES): sharded Pub/Sub, keys and queues spread over the masters',
+    protocol: 'ws',
+  },
+  'system-history': {
+    name: 'system-history',
+    label: 'Chrome Plus, history sync',
+    description:
+      "the real system as server/src/main.ts starts it (one gateway, one worker) with DATABASE_URL on a PostgreSQL database of the bench's own, migrated by the gateway, seeded by bulk SQL, dropped afterwards",
     protocol: 'ws',
   },
   direct: {
@@ -82,6 +97,33 @@ export interface StartOptions {
   redisPubSub?: string | undefined;
   /** REDIS_CLUSTER_NODES of the `system-cluster` target (host:port,…). */
   clusterNodes?: string | undefined;
+  /** DATABASE_URL and ADMIN_TOKEN of the `system-history` target. */
+  databaseUrl?: string | undefined;
+  adminToken?: string | undefined;
+}
+
+/**
+ * A role of the server's own entry (bundled as production bundles it), through testkit's launchRole, which reads
+ * readiness from its info log lines. Its environment is `env` alone: every inherited variable is unset.
+ */
+async function startServerRole(name: string, role: 'gateway' | 'worker', env: Record<string, string>) {
+  const unset = Object.fromEntries(Object.keys(process.env).map((key) => [key, undefined]));
+  const started = launchRole(
+    role,
+    { ...unset, ...env, WORKER_PROCESSES: '1' },
+    { name, entry: bundlePath('server-main'), outputLimit: 4000, logLevel: 'info' },
+  );
+  await started.ready;
+  const service: Service = {
+    name,
+    pid: started.pid,
+    port: started.port,
+    memory: () => undefined,
+    stop: async () => {
+      await started.stop(6_000);
+    },
+  };
+  return service;
 }
 
 /** Users of the real system: many users, so that per-user limits and keys spread as in production. */
@@ -137,6 +179,18 @@ export async function startTarget(name: TargetName, options: StartOptions): Prom
         workers.push(await start('worker', entry, extraEnv, index));
     };
     switch (name) {
+      case 'system-history': {
+        if (options.databaseUrl === undefined || options.adminToken === undefined)
+          throw new Error('system-history needs a database and an admin token');
+        const roleEnv = { ...env, DATABASE_URL: options.databaseUrl, ADMIN_TOKEN: options.adminToken };
+        // The worker first: whichever starts first applies the migrations, under their lock.
+        const worker = await startServerRole(`${name}-worker`, 'worker', roleEnv);
+        services.push(worker);
+        workers.push(worker);
+        gateway = await startServerRole(`${name}-gateway`, 'gateway', roleEnv);
+        services.push(gateway);
+        break;
+      }
       case 'system':
       case 'system-1ms':
       case 'system-cluster': {
