@@ -72,6 +72,13 @@ export const chatSendFrameSchema = z.object({
   title: z.optional(z.string().check(z.maxLength(200))),
   /** The page context of the last user message, kept with it in the history. */
   context: z.optional(messageContextSchema),
+  /**
+   * Search the web for this message (only where the welcome's `features.webSearch` says the server can): the worker
+   * puts numbered results into the prompt and streams them as a delta's `webSearch`.
+   */
+  webSearch: z.optional(z.boolean()),
+  /** What to search for (default: the last user message's text, which may hold a whole page). */
+  searchQuery: z.optional(z.string().check(z.maxLength(500))),
 });
 
 // History (server-side conversations of users with an account): `ref`, any short string, is echoed in the answer.
@@ -172,6 +179,8 @@ export const errorCodeSchema = z.enum([
   'internal',
   /** The user's daily token budget is spent; the message says when it resets. */
   'quota_exceeded',
+  /** A `chat.send` asked for a web search and this server has no search backend. */
+  'search_unavailable',
 ]);
 export type ErrorCode = z.infer<typeof errorCodeSchema>;
 
@@ -182,12 +191,20 @@ export const limitsSchema = z.looseObject({
   maxUploadBytes: z.optional(z.number()),
 });
 
+/** What this server can do beyond the contract; a missing feature is off. */
+export const featuresSchema = z.looseObject({
+  /** A `chat.send` may ask for `webSearch`. */
+  webSearch: z.optional(z.boolean()),
+});
+export type Features = z.infer<typeof featuresSchema>;
+
 export const welcomeFrameSchema = z.object({
   type: z.literal('welcome'),
   user: z.string(),
   server: z.string(),
   heartbeatMs: z.number(),
   limits: limitsSchema,
+  features: z.optional(featuresSchema),
 });
 
 export const pongFrameSchema = z.object({ type: z.literal('pong'), t: z.optional(z.unknown()) });
@@ -215,12 +232,32 @@ export const chatAcceptedFrameSchema = z.object({
   queued: z.optional(z.number()),
 });
 
+/** One web search result as the model was given it: cite it as `[n]`. */
+export const webSourceSchema = z.looseObject({
+  n: z.number(),
+  url: z.string(),
+  title: z.string(),
+  snippet: z.optional(z.string()),
+});
+export type WebSource = z.infer<typeof webSourceSchema>;
+
+/** What the web search of a request found, or why it found nothing; the answer goes on either way. */
+export const webSearchOutcomeSchema = z.looseObject({
+  query: z.string(),
+  sources: z.array(webSourceSchema),
+  /** Set when the search failed (down, slow, unreadable answer): the answer is written without web results. */
+  error: z.optional(z.string()),
+});
+export type WebSearchOutcome = z.infer<typeof webSearchOutcomeSchema>;
+
 export const chatDeltaFrameSchema = z.object({
   type: z.literal('chat.delta'),
   id: z.string(),
   seq: z.number(),
   text: z.optional(z.string()),
   reasoning: z.optional(z.string()),
+  /** The request's web search (a delta of its own, before the answer's text; again after a `chat.restart`). */
+  webSearch: z.optional(webSearchOutcomeSchema),
 });
 
 export const chatRestartFrameSchema = z.object({

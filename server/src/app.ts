@@ -27,6 +27,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { createProviders } from './providers/registry.ts';
 import { createRedis, redisReady, resolvePubSubMode } from './redis/connect.ts';
 import { createEventSubscriber, type EventSubscriber } from './redis/event-subscriber.ts';
+import { createWebSearchFrom } from './search/web-search.ts';
 import { type ChatWorker, startChatWorker } from './worker/worker.ts';
 
 export type Role = 'gateway' | 'worker' | 'all';
@@ -149,6 +150,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       retries: config.retries,
       coalesce: options.coalesce ?? { maxDelayMs: 0, maxChars: 2048 },
       hooks: metrics.workerHooks,
+      search: createWebSearchFrom(config.search),
       ...withDatabase?.workerHooks(),
       prepareMessages: createMessagePreparer({
         store: files,

@@ -83,3 +83,32 @@ test('EXTRACT_CONCURRENCY: 2 extractions at once by default, 1..64 allowed', () 
     );
   }
 });
+
+test('web search: off without SEARXNG_URL; its bounds have defaults; its credentials are never logged', () => {
+  const off = loadConfig({});
+  assert.equal(off.search.searxngUrl, undefined);
+  assert.deepEqual(
+    [off.search.timeoutMs, off.search.maxResults, off.search.maxResponseBytes, off.search.maxCharsPerResult],
+    [5_000, 5, 1_048_576, 1_000],
+  );
+  assert.equal(describeConfig(off).webSearch, 'off');
+  const on = loadConfig({
+    SEARXNG_URL: 'https://user:hunter2-secret@search.example/',
+    SEARCH_MAX_RESULTS: '3',
+  });
+  assert.equal(on.search.searxngUrl, 'https://user:hunter2-secret@search.example');
+  assert.equal(on.search.maxResults, 3);
+  assert.ok(!JSON.stringify(describeConfig(on)).includes('hunter2'), 'no password in the logged config');
+  for (const [name, value] of [
+    ['SEARXNG_URL', 'ftp://search.example'],
+    ['SEARCH_TIMEOUT_MS', '50'],
+    ['SEARCH_MAX_RESULTS', '0'],
+    ['SEARCH_MAX_RESPONSE_BYTES', 'many'],
+    ['SEARCH_MAX_CHARS_PER_RESULT', '10'],
+  ] as const) {
+    assert.throws(
+      () => loadConfig({ [name]: value }),
+      (error: unknown) => error instanceof ConfigError && error.message.startsWith(`${name} `),
+    );
+  }
+});

@@ -392,6 +392,24 @@ export function loadConfig(env: Env = process.env) {
       /** Characters of extracted text kept per file. */
       maxCharsPerFile: integer(env, 'ATTACHMENT_MAX_CHARS', 100_000, 100, 10_000_000),
     },
+    search: webSearch(env),
+  };
+}
+
+/** SEARXNG_URL: a SearXNG instance whose JSON API the workers query; unset: web search is off. */
+function webSearch(env: Env) {
+  const searxngUrl = url(env, 'SEARXNG_URL', undefined, ['http:', 'https:']);
+  return {
+    /** Secret if it holds credentials (`https://user:password@host`): logged without them. */
+    searxngUrl,
+    /** The whole search call: connect, answer and body. */
+    timeoutMs: integer(env, 'SEARCH_TIMEOUT_MS', 5_000, 100, 120_000),
+    /** Results put in the prompt (and shown as sources). */
+    maxResults: integer(env, 'SEARCH_MAX_RESULTS', 5, 1, 20),
+    /** Bytes of the search answer read; a longer one is dropped unread past this. */
+    maxResponseBytes: integer(env, 'SEARCH_MAX_RESPONSE_BYTES', 1_048_576, 1024, 64 * 1_048_576),
+    /** Characters of one result's text (its snippet) kept for the prompt. */
+    maxCharsPerResult: integer(env, 'SEARCH_MAX_CHARS_PER_RESULT', 1_000, 50, 20_000),
   };
 }
 
@@ -424,5 +442,11 @@ export function describeConfig(config: Config): Record<string, unknown> {
     defaultModel: config.defaultModel,
     workerConcurrency: config.workerConcurrency,
     workerProcesses: config.workerProcesses,
+    webSearch: config.search.searxngUrl === undefined ? 'off' : redactUrl(config.search.searxngUrl),
   };
+}
+
+/** A URL without its user name and password. */
+function redactUrl(raw: string): string {
+  return raw.replace(/\/\/[^@/]*@/, '//***@');
 }

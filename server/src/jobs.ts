@@ -9,6 +9,8 @@ export const chatJobSchema = z.object({
   model: z.string().min(1).max(200),
   messages: z.array(chatMessageSchema).min(1),
   options: chatOptionsSchema.optional(),
+  /** Search the web for `query` before calling the model (the send's `webSearch`). */
+  search: z.object({ query: z.string().min(1).max(500) }).optional(),
 });
 
 export type ChatJob = z.infer<typeof chatJobSchema>;

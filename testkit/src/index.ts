@@ -13,6 +13,14 @@ export {
   type RecordedRequest,
   startFakeOpenAI,
 } from './fake-openai-server.ts';
+export {
+  type FakeSearch,
+  type FakeSearchBehaviour,
+  type FakeSearchRequest,
+  type FakeSearchResult,
+  fakeResultsFor,
+  startFakeSearch,
+} from './fake-search-server.ts';
 export { crc32, makeDocx, makePdf, makePng, makeZipBombDocx } from './fixture-files.ts';
 export { freePort, portIsFree } from './ports.ts';
 export { createTestDatabase, POSTGRES_URL, type TestDatabase } from './postgres.ts';

@@ -5,6 +5,7 @@ import { requestKey } from '../generations/keys.ts';
 import type { RequestState } from '../generations/log.ts';
 import { recordSend } from '../history/history-operations.ts';
 import type { ChatJob } from '../jobs.ts';
+import { searchRefusal, webSearchQuery } from '../search/search-request.ts';
 import type { SessionContext } from './session.ts';
 import type { SessionIO } from './session-io.ts';
 import type { SessionWatches } from './session-watches.ts';
@@ -29,6 +30,7 @@ export function createChatOperations(
       model,
       messages: frame.messages,
       ...(frame.options !== undefined && { options: frame.options }),
+      ...(frame.webSearch === true && { search: { query: webSearchQuery(frame) } }),
     };
     // The job id is the request key: adding it twice (a retried send) is a no-op in BullMQ.
     await context.queue.add('chat', data, { jobId: key });
@@ -57,6 +59,13 @@ export function createChatOperations(
       if ('code' in attached) {
         context.hooks?.requestRefused?.(attached.code);
         return refuse(attached.code, attached.message, frame.id);
+      }
+      if (frame.webSearch === true) {
+        const refusal = searchRefusal(frame, context.webSearch === true);
+        if (refusal !== undefined) {
+          context.hooks?.requestRefused?.(refusal.code);
+          return refuse(refusal.code, refusal.message, frame.id);
+        }
       }
       const existing = await log.state(key);
       if (existing !== undefined) {

@@ -35,6 +35,7 @@ export interface GatewayOptions {
     | 'limits'
     | 'timeouts'
     | 'trustProxy'
+    | 'search'
   >;
   serverName: string;
   redis: RedisClient;
@@ -137,6 +138,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     loginThrottle: options.loginThrottle,
     userSockets: createUserSockets(config.limits.socketsPerUser),
     timeouts: config.timeouts,
+    webSearch: config.search.searxngUrl !== undefined,
     highWaterBytes: options.highWaterBytes ?? 1_048_576,
     ...options.sessionExtras,
   };

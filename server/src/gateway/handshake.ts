@@ -83,6 +83,7 @@ function admit(
       concurrentGenerations: context.limits.concurrentGenerations,
       maxUploadBytes: context.limits.maxUploadBytes,
     },
+    features: { webSearch: context.webSearch === true },
   });
   return user;
 }

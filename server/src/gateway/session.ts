@@ -43,6 +43,8 @@ export interface SessionContext {
   /** Counts each user's sockets on this gateway. */
   userSockets: UserSockets;
   timeouts: { queueWaitMs: number; totalMs: number };
+  /** A search backend is configured (SEARXNG_URL): a `chat.send` may ask for `webSearch`. */
+  webSearch?: boolean;
   /** Send buffer above which delivery to this socket pauses. */
   highWaterBytes: number;
   /** Checks that the files a request attaches exist and are the user's; returns a refusal or undefined. */

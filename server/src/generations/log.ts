@@ -1,13 +1,13 @@
 // The per-request event log in Redis: claim, fenced append, read, cancel flag, expiry. The heart of the guarantees.
 // Over 250 lines on purpose: the Lua scripts and the code that calls them are one unit; read them side by side.
-import type { ChatDoneFrame, ErrorCode } from '@chrome-plus/protocol';
+import type { ChatDoneFrame, ErrorCode, WebSearchOutcome } from '@chrome-plus/protocol';
 import type { PubSubMode, RedisClient } from '../redis/connect.ts';
 import { defineScript } from '../redis/script.ts';
 import type { Keys } from './keys.ts';
 
 /** An event as a worker writes it: the log adds `seq`, the gateway adds the client's `id`. */
 export type EventBody =
-  | { type: 'chat.delta'; text?: string; reasoning?: string }
+  | { type: 'chat.delta'; text?: string; reasoning?: string; webSearch?: WebSearchOutcome }
   | { type: 'chat.restart' }
   | Omit<ChatDoneFrame, 'id' | 'seq'>
   | { type: 'chat.error'; code: ErrorCode; message: string; retryable: boolean; retryAfterMs?: number }

@@ -1,5 +1,6 @@
 // One attempt at one chat job: fence, call the model with retries, stream into the log, end with one terminal event.
 // The attempt's lifecycle is here; its pen is attempt-writer.ts, the terminal event of each ending attempt-ending.ts.
+// Over 250 lines by a few: `run` is one sequence (begin, resolve, prepare, search, generate), read top to bottom.
 import { randomUUID } from 'node:crypto';
 import type { ErrorCode } from '@chrome-plus/protocol';
 import { errorBody, type GenerationLog, type TerminalBody } from '../generations/log.ts';
@@ -21,8 +22,9 @@ import {
 } from './attempt-ending.ts';
 import { type AttemptWriter, createAttemptWriter, type LossReport } from './attempt-writer.ts';
 import { callModelOnce, modelRequest } from './model-call.ts';
+import { type SearchStepOptions, searchStep } from './search-step.ts';
 
-export interface GenerateOptions {
+export interface GenerateOptions extends SearchStepOptions {
   log: GenerationLog;
   providers: Providers;
   logger: Logger;
@@ -149,14 +151,16 @@ class ChatAttempt implements Attempt {
       await this.finish(errorBody('model_not_found', message, false));
       return;
     }
-    let messages: ProviderMessage[];
+    let messages: ProviderMessage[] | number;
     try {
-      messages = await this.messagesFor(resolved);
+      const prepared = await this.messagesFor(resolved);
+      messages = await searchStep(this.job, prepared, this.options, writer, this.controller.signal);
     } catch (error) {
       if (this.controller.signal.aborted) return this.end(endingAfterStop(this.stopReason));
       await this.finish(failureBody(toProviderError(error, logger, this.key)));
       return;
     }
+    if (typeof messages === 'number') return this.end(endingAfterRefusal(messages));
     await this.generate(resolved, messages, deadline, writer);
   }
 
