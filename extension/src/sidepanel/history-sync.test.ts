@@ -1,3 +1,5 @@
+// HistorySync on a real store (fake-indexeddb) against a fake server history that answers as the gateway does.
+// Over 250 lines: that fake (seqs, pages of two, tombstones, clears, renames) is a third of it.
 import 'fake-indexeddb/auto';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
