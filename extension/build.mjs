@@ -60,7 +60,14 @@ const pageReaderOptions = {
   format: 'iife',
 };
 
-const builds = [options, sidepanelOptions, pageReaderOptions];
+// Page translation's half in the page (translate/page-translator.ts): the same kind of classic script.
+const pageTranslatorOptions = {
+  ...options,
+  entryPoints: { 'page-translator': 'src/translate/page-translator.ts' },
+  format: 'iife',
+};
+
+const builds = [options, sidepanelOptions, pageReaderOptions, pageTranslatorOptions];
 
 if (watch) {
   const { context } = await import('esbuild');

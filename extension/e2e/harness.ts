@@ -85,7 +85,12 @@ export async function startBackend(
     for (const key of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_MODEL', 'DEEPSEEK_API_KEY'])
       env[key] = '';
   }
-  const started = await Promise.allSettled([startRole('worker', env), startRole('gateway', env)]);
+  // LOG_LEVEL in `extraEnv` (e.g. debug, for the workers' job log) reaches the roles; info otherwise.
+  const roleOptions = { logLevel: env.LOG_LEVEL };
+  const started = await Promise.allSettled([
+    startRole('worker', env, roleOptions),
+    startRole('gateway', env, roleOptions),
+  ]);
   const failed = started.find((result) => result.status === 'rejected');
   if (failed !== undefined) {
     for (const result of started) if (result.status === 'fulfilled') await result.value.kill();
@@ -108,7 +113,7 @@ export async function startBackend(
       gateway = undefined;
     },
     async startGateway() {
-      gateway = await startRole('gateway', env);
+      gateway = await startRole('gateway', env, roleOptions);
     },
     logs: () => `--- worker ---\n${worker.output()}\n--- gateway ---\n${pastLogs}${gateway?.output() ?? ''}`,
     async stop() {

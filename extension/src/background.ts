@@ -1,8 +1,11 @@
-// Service worker: the toolbar icon (and its shortcut) opens the side panel; the context menu sends a selection to it.
+// Service worker: the toolbar icon (and its shortcut) opens the side panel; the context menu sends a selection to it;
+// "Translate this page" (the page's context menu, or its shortcut) opens the panel and asks it to translate.
 import { t } from './shared/i18n.ts';
 import { putPendingSelection, type SelectionAction, selectionActions } from './shared/selection-handoff.ts';
+import { putPendingTranslation } from './shared/translate-handoff.ts';
 
 const menuParentId = 'chrome-plus';
+const translatePageId = 'translate-page';
 
 const menuTitles = {
   explain: 'menuExplain',
@@ -32,6 +35,7 @@ function openPanel(tab: chrome.tabs.Tab): void {
 /** (Re)creates the selection menu; titles are in the browser's language at the time. */
 function createMenus(): void {
   chrome.contextMenus.removeAll(() => {
+    chrome.contextMenus.create({ id: translatePageId, title: t('menuTranslatePage'), contexts: ['page'] });
     chrome.contextMenus.create({ id: menuParentId, title: t('menuParent'), contexts: ['selection'] });
     for (const action of selectionActions) {
       chrome.contextMenus.create({
@@ -57,6 +61,7 @@ async function handleContextMenuClick(
   info: Pick<chrome.contextMenus.OnClickData, 'menuItemId' | 'selectionText' | 'pageUrl'>,
   tab?: Pick<chrome.tabs.Tab, 'windowId' | 'title' | 'url'>,
 ): Promise<void> {
+  if (info.menuItemId === translatePageId) return translatePage(tab);
   if (!isSelectionAction(info.menuItemId) || !info.selectionText?.trim()) return;
   const opening =
     tab?.windowId !== undefined && tab.windowId >= 0
@@ -77,11 +82,30 @@ async function handleContextMenuClick(
   await opening;
 }
 
+/** Opens the panel (at once: the menu click's or the shortcut's gesture does not last) and asks it to translate. */
+async function translatePage(tab?: Pick<chrome.tabs.Tab, 'windowId'>): Promise<void> {
+  const windowId = tab?.windowId !== undefined && tab.windowId >= 0 ? tab.windowId : undefined;
+  const opening =
+    windowId === undefined
+      ? Promise.resolve()
+      : chrome.sidePanel.open({ windowId }).catch((error: unknown) => {
+          console.warn('Chrome Plus: could not open the side panel', error);
+        });
+  await putPendingTranslation({ ...(windowId !== undefined && { windowId }), at: Date.now() });
+  await opening;
+}
+
 // Set on every service worker start: cheap, and it undoes the behaviour an older version stored.
 handleActionClicksOurselves();
 chrome.action.onClicked.addListener(openPanel);
 chrome.runtime.onInstalled.addListener(createMenus);
 chrome.contextMenus.onClicked.addListener((info, tab) => void handleContextMenuClick(info, tab));
+chrome.commands.onCommand.addListener((command, tab) => {
+  if (command === translatePageId) void translatePage(tab);
+});
 
 // Tests drive the context menu's path through the worker (`serviceWorker.evaluate`): a menu cannot be clicked there.
-(globalThis as { chromePlusBackground?: unknown }).chromePlusBackground = { handleContextMenuClick };
+(globalThis as { chromePlusBackground?: unknown }).chromePlusBackground = {
+  handleContextMenuClick,
+  translatePage,
+};

@@ -1,7 +1,7 @@
 // The side panel's composition: one chat client, the live answers, the shown conversation, the page and
 // selection, the history; plus what belongs to the panel as a whole (settings, the model list, uploads).
 
-import { ChatClient, type ChatClientOptions } from '@chrome-plus/client';
+import { ChatClient, type ChatClientOptions, type RequestEvent } from '@chrome-plus/client';
 import type { ModelInfo } from '@chrome-plus/protocol';
 import { presetsOf } from '../shared/presets.ts';
 import type { Settings } from '../shared/settings.ts';
@@ -28,6 +28,8 @@ export interface PanelControllerOptions {
   now?: () => number;
   newId?: () => string;
   onStorageError?: (error: unknown) => void;
+  /** Takes the events of requests that are not the chat's (page translation's batches): true when taken. */
+  onRequestEvent?: (event: RequestEvent) => boolean;
 }
 
 export class PanelController {
@@ -53,7 +55,9 @@ export class PanelController {
       ...options.client,
       url: options.settings.serverUrl,
       token: options.settings.token || undefined,
-      onEvent: (event) => this.answers.handleEvent(event),
+      onEvent: (event) => {
+        if (!options.onRequestEvent?.(event)) this.answers.handleEvent(event);
+      },
       onStatus: (status) => {
         view.setConnection(status);
         if (status.state === 'connected') {
@@ -144,6 +148,11 @@ export class PanelController {
   }
 
   /** The model for the next answers: remembered for the panel and the options page alike. */
+  /** The model the user picked, or undefined for the server's default. */
+  get model(): string | undefined {
+    return this.settings.defaultModel || undefined;
+  }
+
   async pickModel(modelId: string): Promise<void> {
     this.settings = { ...this.settings, defaultModel: modelId };
     await this.options.environment.saveSettings({ defaultModel: modelId });

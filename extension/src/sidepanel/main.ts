@@ -4,7 +4,11 @@ import { fetchPageFile, readCurrentPage, requestPageAccess } from '../page/curre
 import { localizePage } from '../shared/i18n.ts';
 import { onPendingSelection, takePendingSelection } from '../shared/selection-handoff.ts';
 import { loadSettings, onSettingsChanged, saveSettings } from '../shared/settings.ts';
+import { onPendingTranslation, takePendingTranslation } from '../shared/translate-handoff.ts';
 import { ConversationStore } from '../store/conversation-store.ts';
+import { PageTranslation } from '../translate/page-translation.ts';
+import { TranslateBar } from '../translate/translate-bar.ts';
+import { TranslationCache } from '../translate/translation-cache.ts';
 import { PanelController } from './controller.ts';
 import { downloadText } from './export-markdown.ts';
 import { uploadFile } from './upload.ts';
@@ -39,7 +43,16 @@ async function main(): Promise<void> {
       return controller.startUpload(file, onProgress);
     },
   });
+  // Page translation: its batches are chat requests on the panel's one socket, their events taken before the chat's.
+  const translation = new PageTranslation({
+    send: (frame) => controller?.client.send(frame),
+    cancel: (id) => controller?.client.cancel(id),
+    cache: new TranslationCache(),
+    newId: () => crypto.randomUUID(),
+    concurrency: () => controller?.client.connection.welcome?.limits.concurrentGenerations ?? 4,
+  });
   controller = new PanelController({
+    onRequestEvent: (event) => translation.handleEvent(event),
     store,
     view,
     settings,
@@ -62,8 +75,17 @@ async function main(): Promise<void> {
   onPendingSelection(() => void controller?.context.takeSelection());
   // The browser knows before our backoff timer does when the network is back.
   globalThis.addEventListener('online', () => controller?.reconnectNow());
+  const header = document.querySelector<HTMLElement>('.header');
+  const translateBar = header
+    ? new TranslateBar({ translation, model: () => controller?.model, header })
+    : undefined;
+  const takeTranslation = async () => {
+    if (await takePendingTranslation(window?.id)) await translateBar?.translate();
+  };
+  onPendingTranslation(() => void takeTranslation());
   await controller.start();
   view.focusComposer();
+  await takeTranslation();
 }
 
 void main();

@@ -74,6 +74,8 @@ export async function startChatWorker(options: ChatWorkerOptions): Promise<ChatW
       throw new UnrecoverableError('malformed job data');
     }
     const data = parsed.data;
+    // The job log at debug level: which worker process took which request, and how long it waited.
+    logger.debug({ jobId: job.id, key: data.key, waitedMs: Date.now() - job.timestamp }, 'job started');
     options.hooks?.jobStarted?.(job, Date.now() - job.timestamp);
     const usage = options.usage?.track(data, log);
     // Only with usage: the answer is written in the usage's transaction.
