@@ -210,7 +210,10 @@ test('two devices of one user share their conversations live, answers in progres
     'rgb(157, 157, 171)',
     'the muted text of the dark theme',
   );
+  await openHistory(desktop);
+  await historyItem(desktop, 'Written on the train').getByTestId('sync-pending').waitFor();
   await desktop.screenshot({ path: screenshotPath('sync-offline-dark-zh.png') });
+  await desktop.getByTestId('history-close').click();
   fake.enqueue({ type: 'answer', pieces: ['Sent ', 'once ', 'back ', 'online.'] });
   await proxy.restore();
   // The browser says "online" when the network is back; the panel then reconnects without waiting its backoff.
