@@ -149,3 +149,36 @@ async function waitFor(condition: () => boolean): Promise<void> {
   }
   assert.ok(condition(), 'condition never held');
 }
+
+test('with a server history, renames and deletes go to it too, and conversations waiting for it are marked', async (t) => {
+  const { store, view, clock, conversation } = await setUp(t);
+  const sent: string[] = [];
+  const history = new HistoryActions({
+    store,
+    view,
+    conversation,
+    answers: { drop: () => undefined },
+    sync: {
+      rename: async (conversationId, title) => void sent.push(`rename ${conversationId} ${title}`),
+      delete: async (conversationId) => void sent.push(`delete ${conversationId}`),
+    },
+    pendingConversations: async () => new Set(['c2']),
+    download: () => undefined,
+    now: () => clock.now,
+  });
+  await history.search('');
+  assert.deepEqual(
+    view.hits?.map((hit) => [hit.conversation.id, hit.pending === true]),
+    [
+      ['c2', true],
+      ['c1', false],
+    ],
+  );
+  await history.rename('c1', 'Bread');
+  await history.delete('c2');
+  assert.deepEqual(sent, ['rename c1 Bread'], 'a delete waits for its undo window');
+  clock.now += undoWindowMs;
+  t.mock.timers.tick(undoWindowMs);
+  await waitFor(() => sent.length === 2);
+  assert.deepEqual(sent, ['rename c1 Bread', 'delete c2']);
+});
