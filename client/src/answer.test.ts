@@ -54,3 +54,23 @@ test('an error keeps the text so far and says when a retry may work', () => {
     retryAt: 6_000,
   });
 });
+
+test("a web search's outcome is kept with the answer; a restart forgets it until the new search's", () => {
+  const first = { query: 'q', sources: [{ n: 1, url: 'https://a.example/', title: 'A' }] };
+  const second = { query: 'q', sources: [], error: 'The web search failed: it answered HTTP 500.' };
+  const kept = fold([
+    { type: 'chat.delta', id: 'a', seq: 1, webSearch: first },
+    { type: 'chat.delta', id: 'a', seq: 2, text: 'See [1].' },
+  ]);
+  assert.deepEqual(kept.webSearch, first);
+  assert.equal(kept.text, 'See [1].');
+  const restarted = fold([
+    { type: 'chat.delta', id: 'a', seq: 1, webSearch: first },
+    { type: 'chat.restart', id: 'a', seq: 2 },
+  ]);
+  assert.equal(restarted.webSearch, undefined);
+  assert.deepEqual(
+    applyAnswerEvent(restarted, { type: 'chat.delta', id: 'a', seq: 3, webSearch: second }).webSearch,
+    second,
+  );
+});

@@ -1,5 +1,5 @@
 // The state of one assistant answer, folded from its request events (text since the last restart).
-import type { ErrorCode, Usage } from '@chrome-plus/protocol';
+import type { ErrorCode, Usage, WebSearchOutcome } from '@chrome-plus/protocol';
 import type { RequestEvent } from './chat-client.ts';
 
 export type AnswerStatus = 'streaming' | 'done' | 'error' | 'cancelled';
@@ -25,6 +25,8 @@ export interface AnswerState {
   finishReason?: string;
   usage?: Usage;
   error?: AnswerError;
+  /** The request's web search: its numbered sources, or why it failed. */
+  webSearch?: WebSearchOutcome;
 }
 
 export function emptyAnswer(): AnswerState {
@@ -46,10 +48,11 @@ export function applyAnswerEvent(answer: AnswerState, event: RequestEvent, now =
         reasoning: answer.reasoning + (event.reasoning ?? ''),
         lastSeq: event.seq,
         queued: undefined,
+        ...(event.webSearch !== undefined && { webSearch: event.webSearch }),
       };
     case 'chat.restart':
       // The worker died and the generation starts again: what came before is not part of the answer.
-      return { ...answer, text: '', reasoning: '', lastSeq: event.seq };
+      return { ...answer, text: '', reasoning: '', lastSeq: event.seq, webSearch: undefined };
     case 'chat.done':
       return {
         ...answer,

@@ -47,6 +47,7 @@ function sendFrame(message: AssistantMessage): ChatSendFrame | undefined {
   if (request.conversationId) frame.conversationId = request.conversationId;
   if (request.title) frame.title = request.title;
   if (request.context) frame.context = request.context;
+  if (request.webSearch) Object.assign(frame, { webSearch: true, searchQuery: request.searchQuery });
   return frame;
 }
 
@@ -64,6 +65,7 @@ function answerState(message: AssistantMessage): AnswerState {
     finishReason: message.finishReason,
     usage: message.usage,
     error: message.error,
+    webSearch: message.webSearch,
   };
 }
 
@@ -78,6 +80,7 @@ function withAnswer(message: AssistantMessage, answer: AnswerState): AssistantMe
     finishReason: answer.finishReason,
     usage: answer.usage,
     error: answer.error,
+    webSearch: answer.webSearch,
   };
 }
 

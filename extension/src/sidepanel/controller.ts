@@ -18,6 +18,7 @@ import { HistoryChannel } from './history-channel.ts';
 import { HistorySync } from './history-sync.ts';
 import type { Upload } from './upload.ts';
 import type { PanelView } from './view.ts';
+import { WebSearchToggle } from './web-search.ts';
 
 export interface PanelControllerOptions {
   store: ConversationStore;
@@ -39,6 +40,8 @@ export class PanelController {
   readonly context: ContextActions;
   readonly history: HistoryActions;
   readonly sync: HistorySync;
+  /** The composer's web search toggle, shown when the server can search. */
+  readonly webSearch: WebSearchToggle | undefined;
   private readonly syncStore: SyncStore;
   private readonly options: PanelControllerOptions;
   private settings: Settings;
@@ -62,6 +65,7 @@ export class PanelController {
         view.setConnection(status);
         if (status.state === 'connected') {
           void this.refreshModels();
+          this.webSearch?.setAvailable(this.client.connection.welcome?.features?.webSearch === true);
           this.sync.connected(this.settings.serverUrl, this.client.connection.welcome?.user ?? '');
         } else {
           channel.disconnected();
@@ -93,11 +97,14 @@ export class PanelController {
       now,
       onError: (error) => console.warn('Chrome Plus: history sync', error),
     });
+    const bar = document.querySelector<HTMLElement>('.composer-bar');
+    this.webSearch = bar ? new WebSearchToggle(bar, bar.querySelector('.model-picker')) : undefined;
     this.conversation = new ConversationSession({
       store,
       view,
       answers: this.answers,
       settings,
+      webSearch: (asked) => this.webSearch?.requestFor(asked),
       syncMode: () => this.sync.mode,
       now,
       newId: options.newId ?? (() => crypto.randomUUID()),

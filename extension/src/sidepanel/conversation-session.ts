@@ -34,6 +34,8 @@ export interface ConversationSessionOptions {
   syncMode?(): 'server' | 'local' | undefined;
   /** Read at each send: the system prompt and model may change while the panel is open. */
   settings(): Pick<Settings, 'systemPrompt' | 'defaultModel'>;
+  /** A send's web search fields, from the panel's toggle (web-search.ts): none when it is off. */
+  webSearch?(asked: UserMessage): Pick<SentRequest, 'webSearch' | 'searchQuery'> | undefined;
   now(): number;
   newId(): string;
 }
@@ -213,6 +215,7 @@ export class ConversationSession {
       // Not awaited: the answer's own record follows in order; a failed write shows in the answer's.
       void this.options.store.putMessage({ ...asked }, this.options.now()).catch(() => undefined);
       if (asked.context) request.context = wireContext(asked.context);
+      Object.assign(request, this.options.webSearch?.(asked));
       const entry = history.findLast((message) => message.role === 'user');
       if (entry && asked.attachments?.length) {
         // Described for the history (name, type, size); the worker reads only the fileId.

@@ -6,6 +6,7 @@ import { t } from '../shared/i18n.ts';
 import type { AssistantMessage } from '../store/types.ts';
 import { copyText } from './clipboard.ts';
 import { icon } from './icons.ts';
+import { SourcesView } from './sources-view.ts';
 
 /** Adds a copy button to each code block of freshly rendered markdown. */
 export function decorateCodeBlocks(element: HTMLElement): void {
@@ -42,6 +43,7 @@ export class AssistantMessageView {
   private readonly error: HTMLElement;
   private readonly regenerateButton: HTMLButtonElement;
   private readonly meta: HTMLElement;
+  private readonly sources = new SourcesView();
   private readonly actions: AssistantMessageActions;
   private state: AnswerState;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -92,7 +94,15 @@ export class AssistantMessageView {
     this.meta.className = 'toolbar-meta';
     toolbar.append(copyButton, this.regenerateButton, this.meta);
 
-    element.append(this.reasoning, this.note, this.markdown.element, this.error, toolbar);
+    element.append(
+      this.reasoning,
+      this.note,
+      this.markdown.element,
+      this.sources.element,
+      this.error,
+      toolbar,
+    );
+    this.sources.show(message.webSearch);
     this.markdown.reset(message.content);
     this.reasoningText.textContent = message.reasoning;
     this.refresh();
@@ -105,6 +115,7 @@ export class AssistantMessageView {
   /** Applies one event; `state` is the answer after it. Text is appended, never re-rendered whole. */
   apply(event: RequestEvent, state: AnswerState): void {
     this.state = state;
+    this.sources.show(state.webSearch);
     if (event.type === 'chat.delta') {
       if (event.text) this.markdown.append(event.text);
       if (event.reasoning) this.reasoningText.append(event.reasoning);

@@ -1,7 +1,12 @@
 // What the extension keeps in the browser: conversations, their messages, and answers still streaming.
 
 import type { AnswerError, AnswerStatus } from '@chrome-plus/client';
-import type { ChatMessage, Usage, MessageContext as WireContext } from '@chrome-plus/protocol';
+import type {
+  ChatMessage,
+  Usage,
+  WebSearchOutcome,
+  MessageContext as WireContext,
+} from '@chrome-plus/protocol';
 
 export interface Conversation {
   id: string;
@@ -70,6 +75,9 @@ export interface SentRequest {
   conversationId?: string;
   title?: string;
   context?: WireContext;
+  /** Search the web for this message (the panel's toggle), and what for. */
+  webSearch?: boolean;
+  searchQuery?: string;
 }
 
 export interface AssistantMessage extends MessageBase {
@@ -88,6 +96,8 @@ export interface AssistantMessage extends MessageBase {
   finishReason?: string;
   usage?: Usage;
   error?: AnswerError;
+  /** The sources its web search found (numbered as the answer cites them), or why the search failed. */
+  webSearch?: WebSearchOutcome;
 }
 
 export type StoredMessage = UserMessage | AssistantMessage;
