@@ -67,7 +67,14 @@ const pageTranslatorOptions = {
   format: 'iife',
 };
 
-const builds = [options, sidepanelOptions, pageReaderOptions, pageTranslatorOptions];
+// A video page's captions (page/read-captions.ts): the same kind of classic script.
+const captionReaderOptions = {
+  ...options,
+  entryPoints: { 'caption-reader': 'src/page/read-captions.ts' },
+  format: 'iife',
+};
+
+const builds = [options, sidepanelOptions, pageReaderOptions, pageTranslatorOptions, captionReaderOptions];
 
 if (watch) {
   const { context } = await import('esbuild');

@@ -1,5 +1,6 @@
 // What a message is about: the current page (read, or why it cannot be; a PDF attached instead) and a selection from the context menu.
 import type { PageResult } from '../page/current-page.ts';
+import type { VideoResult } from '../page/video-transcript.ts';
 import { type MessageKey, t } from '../shared/i18n.ts';
 import type { SelectionAction } from '../shared/selection-handoff.ts';
 import type { Settings } from '../shared/settings.ts';
@@ -14,6 +15,13 @@ const selectionPrompts: Record<Exclude<SelectionAction, 'ask'>, MessageKey> = {
   explain: 'promptExplainSelection',
   summarize: 'promptSummarizeSelection',
   translate: 'promptTranslateSelection',
+};
+
+const videoProblemText: Record<Exclude<VideoResult, { ok: true }>['problem'], MessageKey> = {
+  'no-tab': 'pageNoTab',
+  'no-video': 'videoNotVideo',
+  'no-captions': 'videoNoCaptions',
+  failed: 'pageFailed',
 };
 
 const pageProblemText: Record<Exclude<PageResult, { ok: true }>['problem'], MessageKey> = {
@@ -36,7 +44,10 @@ export interface ContextView {
 }
 
 export interface ContextActionsOptions {
-  environment: Pick<PanelEnvironment, 'readPage' | 'requestPageAccess' | 'fetchPageFile' | 'takeSelection'>;
+  environment: Pick<
+    PanelEnvironment,
+    'readPage' | 'readVideo' | 'requestPageAccess' | 'fetchPageFile' | 'takeSelection'
+  >;
   view: ContextView;
   conversation: Pick<ConversationSession, 'isBusy' | 'newChat' | 'send'>;
   settings(): Pick<Settings, 'pageBudget'>;
@@ -57,6 +68,25 @@ export class ContextActions {
     const context = await this.readPage('summarize');
     if (context)
       await this.options.conversation.send({ text: t('promptSummarizePage'), context, attachments: [] });
+  }
+
+  /** Summarizes the current tab's video from its captions, the user's language first; says so when it has none. */
+  async summarizeVideo(): Promise<void> {
+    const { view, environment, conversation } = this.options;
+    if (conversation.isBusy()) {
+      view.showNotice({ kind: 'info', text: t('waitForAnswer') });
+      return;
+    }
+    if (environment.readVideo === undefined) return;
+    view.showNotice({ kind: 'info', text: t('videoReading') });
+    const languages = [chrome.i18n.getUILanguage(), ...navigator.languages, 'en'];
+    const result = await environment.readVideo(this.options.settings().pageBudget, languages);
+    if (!result.ok) {
+      view.showNotice({ kind: 'error', text: t(videoProblemText[result.problem]) });
+      return;
+    }
+    view.hideNotice();
+    await conversation.send({ text: t('promptSummarizeVideo'), context: result.context, attachments: [] });
   }
 
   async askAboutPage(): Promise<void> {

@@ -1,6 +1,8 @@
 // Side panel entry: localize, load settings and storage, then hand over to the controller.
 import { socketOpener } from '@chrome-plus/client';
 import { fetchPageFile, readCurrentPage, requestPageAccess } from '../page/current-page.ts';
+import { readVideoTranscript, seekVideo } from '../page/video-transcript.ts';
+import { linkTimestamps } from '../render/timestamp-links.ts';
 import { localizePage } from '../shared/i18n.ts';
 import { onPendingSelection, takePendingSelection } from '../shared/selection-handoff.ts';
 import { loadSettings, onSettingsChanged, saveSettings } from '../shared/settings.ts';
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
     settings,
     environment: {
       readPage: readCurrentPage,
+      readVideo: readVideoTranscript,
       requestPageAccess,
       fetchPageFile,
       takeSelection: () => takePendingSelection(window?.id),
@@ -83,9 +86,31 @@ async function main(): Promise<void> {
     if (await takePendingTranslation(window?.id)) await translateBar?.translate();
   };
   onPendingTranslation(() => void takeTranslation());
+  for (const button of document.querySelectorAll('[data-action="summarize-video"]'))
+    button.addEventListener('click', () => void controller?.context.summarizeVideo());
+  watchTimestamps(document.querySelector('[data-testid="messages"]'));
   await controller.start();
   view.focusComposer();
   await takeTranslation();
+}
+
+/**
+ * Timestamps in answers ("[1:23]") become links that take the summarized video to that moment: each block is
+ * linked once rendered, and a click seeks the video's tab instead of following the link.
+ */
+function watchTimestamps(messages: Element | null): void {
+  if (messages === null) return;
+  new MutationObserver((mutations) => {
+    for (const mutation of mutations)
+      for (const node of mutation.addedNodes)
+        if (node instanceof Element && node.closest('.markdown')) linkTimestamps(node);
+  }).observe(messages, { childList: true, subtree: true });
+  messages.addEventListener('click', (event) => {
+    const link = (event.target as Element | null)?.closest<HTMLAnchorElement>('a[data-seek]');
+    if (!link) return;
+    event.preventDefault();
+    void seekVideo(Number(link.dataset.seek));
+  });
 }
 
 void main();
