@@ -1,7 +1,8 @@
 // The systems under test: the real one (optionally with another coalescing window, on a Redis Cluster of its own, or
 // with its accounts and history in a PostgreSQL of its own) and the three baselines.
 
-import { launchRole } from '@chrome-plus/testkit';
+import { join } from 'node:path';
+import { startProcess } from '@chrome-plus/testkit';
 import type { Protocol } from './load/spec.ts';
 import { baseEnv, bundlePath, type Service, spawnService } from './processes.ts';
 
@@ -103,27 +104,38 @@ export interface StartOptions {
 }
 
 /**
- * A role of the server's own entry (bundled as production bundles it), through testkit's launchRole, which reads
- * readiness from its info log lines. Its environment is `env` alone: every inherited variable is unset.
+ * A role of the server's own entry (bundled as production bundles it), ready when its info log says so (as testkit's
+ * roles are): "gateway listening on host:port", "worker ready". Its environment is `env` alone.
  */
-async function startServerRole(name: string, role: 'gateway' | 'worker', env: Record<string, string>) {
-  const unset = Object.fromEntries(Object.keys(process.env).map((key) => [key, undefined]));
-  const started = launchRole(
-    role,
-    { ...unset, ...env, WORKER_PROCESSES: '1' },
-    { name, entry: bundlePath('server-main'), outputLimit: 4000, logLevel: 'info' },
-  );
-  await started.ready;
-  const service: Service = {
+async function startServerRole(
+  name: string,
+  role: 'gateway' | 'worker',
+  env: Record<string, string>,
+  cpuProfileDir: string | undefined,
+): Promise<Service> {
+  const flags = ['--enable-source-maps'];
+  if (cpuProfileDir !== undefined) flags.push('--cpu-prof', `--cpu-prof-dir=${join(cpuProfileDir, name)}`);
+  const started = startProcess<number>({
+    name,
+    args: [...flags, bundlePath('server-main'), role],
+    env: { ...env, LOG_LEVEL: 'info', WORKER_PROCESSES: '1' },
+    outputLimit: 4000,
+    readyLine: (line) => {
+      if (role === 'worker') return line.includes('worker ready') ? 0 : undefined;
+      const port = /gateway listening on [^\s:]+:(\d+)/.exec(line)?.[1];
+      return port === undefined ? undefined : Number(port);
+    },
+  });
+  const port = await started.ready;
+  return {
     name,
     pid: started.pid,
-    port: started.port,
+    port,
     memory: () => undefined,
     stop: async () => {
       await started.stop(6_000);
     },
   };
-  return service;
 }
 
 /** Users of the real system: many users, so that per-user limits and keys spread as in production. */
@@ -184,10 +196,10 @@ export async function startTarget(name: TargetName, options: StartOptions): Prom
           throw new Error('system-history needs a database and an admin token');
         const roleEnv = { ...env, DATABASE_URL: options.databaseUrl, ADMIN_TOKEN: options.adminToken };
         // The worker first: whichever starts first applies the migrations, under their lock.
-        const worker = await startServerRole(`${name}-worker`, 'worker', roleEnv);
+        const worker = await startServerRole(`${name}-worker`, 'worker', roleEnv, options.cpuProfileDir);
         services.push(worker);
         workers.push(worker);
-        gateway = await startServerRole(`${name}-gateway`, 'gateway', roleEnv);
+        gateway = await startServerRole(`${name}-gateway`, 'gateway', roleEnv, options.cpuProfileDir);
         services.push(gateway);
         break;
       }
