@@ -262,3 +262,40 @@ describe('cancel while queued', () => {
     await gateway.close();
   });
 });
+
+describe('the next request right after an answer ends', () => {
+  const prefix = testPrefix('chatnext');
+  let fake: FakeOpenAI;
+  let app: Awaited<ReturnType<typeof startTestApp>>;
+
+  before(async () => {
+    fake = await startFakeOpenAI();
+    app = await startTestApp(
+      'all',
+      testEnv(prefix, {
+        OPENAI_BASE_URL: fake.url,
+        OPENAI_API_KEY: 'sk-test-secret-key',
+        OPENAI_MODEL: 'fake-model',
+        AUTH_TOKENS: TOKENS,
+        MAX_CONCURRENT_GENERATIONS: '1',
+      }),
+    );
+  });
+
+  after(async () => {
+    await app.close();
+    await fake.close();
+    await cleanupPrefix(prefix);
+  });
+
+  test('is admitted: an answer frees its slot before its end is published (one answer at a time, 20 in a row)', async () => {
+    const client = await TestClient.open(app.url, 'alice-token-1');
+    for (let index = 0; index < 20; index++) {
+      fake.enqueue({ type: 'answer', pieces: ['ok'], tokenIntervalMs: 0 });
+      client.send(chatSend(`next-${index}`, 'again'));
+      const events = await client.untilEnd(`next-${index}`);
+      assert.equal(events.at(-1)?.type, 'chat.done', JSON.stringify(events.at(-1)));
+    }
+    client.close();
+  });
+});

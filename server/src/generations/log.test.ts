@@ -171,3 +171,38 @@ test('appends to an unknown request are refused; the log expires after the end, 
   assert.ok(metaTtl > logTtl, 'the record outlives the log, so a late resume is told "expired"');
   assert.ok(metaTtl > 120_000 && metaTtl <= 180_000, `record ttl ${metaTtl}: retention + recordMs`);
 });
+
+test("a request's slot among its user's answers is free before its end is published; a fenced writer keeps it", async () => {
+  const listener = new Redis(REDIS_URL);
+  const checker = new Redis(REDIS_URL);
+  try {
+    for (let index = 0; index < 10; index++) {
+      const key = requestKey('slots', `end-${index}`);
+      await log.submit(key, { user: 'slots', id: `end-${index}`, model: 'm' });
+      await log.begin(key, 'token-a');
+      await redis.zadd(keys.inflight('slots'), Date.now() + 60_000, key);
+      await listener.subscribe(keys.events(key));
+      // Asked the moment the end is heard, as a client sending its next request would be admitted.
+      const heard = new Promise<string | null>((resolve) =>
+        listener.once('message', () => void checker.zscore(keys.inflight('slots'), key).then(resolve)),
+      );
+      await log.finish(key, 'token-a', { type: 'chat.done', finishReason: 'stop', model: 'm' }, 'slots');
+      assert.equal(await heard, null, `slot ${index} was still held when the end was published`);
+      await listener.unsubscribe(keys.events(key));
+    }
+    const fenced = requestKey('slots', 'fenced');
+    await log.submit(fenced, { user: 'slots', id: 'fenced', model: 'm' });
+    await log.begin(fenced, 'token-new');
+    await redis.zadd(keys.inflight('slots'), 12345, fenced);
+    const refused = await log.finish(fenced, 'token-old', errorBody('internal', 'zombie', true), 'slots');
+    assert.equal(refused, AppendRefused.fenced);
+    assert.equal(
+      await redis.zscore(keys.inflight('slots'), fenced),
+      '12345',
+      'the running attempt keeps its slot',
+    );
+  } finally {
+    listener.disconnect();
+    checker.disconnect();
+  }
+});

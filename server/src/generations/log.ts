@@ -118,6 +118,13 @@ redis.call(ARGV[10], KEYS[3], string.sub(entry, 1, -2) .. ',"at":' .. ARGV[8] ..
 return seq
 `);
 
+/** Frees a request's slot among its user's answers in flight; returns the slot's score (its deadline), or nil. */
+const releaseScript = defineScript(`
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score then redis.call('ZREM', KEYS[1], ARGV[1]) end
+return score
+`);
+
 const cancelScript = defineScript(`
 local state = redis.call('HMGET', KEYS[1], 'terminal', 'status')
 if state[2] == false then return 'missing' end
@@ -289,10 +296,15 @@ export function createGenerationLog(options: GenerationLogOptions) {
     async finish(key: string, token: string, body: TerminalBody, user: string): Promise<number> {
       const named = terminalSeqs.get(body);
       terminalSeqs.delete(body);
+      // The user's slot is freed before the end is published: a client that sends its next request the moment it
+      // hears this one end must not be refused for a slot this one still holds. (The slot and the request live in
+      // different hash slots of a cluster, so one script cannot do both.) A writer refused for a reason that leaves
+      // the request running puts the slot back.
+      const slot = (await releaseScript.run(redis, [keys.inflight(user)], [key])) as string | null;
       const seq = await append(key, token, body, true, named);
-      if (seq > 0) {
-        await Promise.all([redis.zrem(keys.deadlines(key), key), redis.zrem(keys.inflight(user), key)]);
-      }
+      if (seq > 0) await redis.zrem(keys.deadlines(key), key);
+      else if (slot !== null && seq !== AppendRefused.terminal && seq !== AppendRefused.missing)
+        await redis.zadd(keys.inflight(user), slot, key);
       return seq;
     },
 
