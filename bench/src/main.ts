@@ -1,13 +1,14 @@
 // `npm run bench [-- --quick] [--targets system,direct] [--scenarios single,concurrency] [--streams 200,500]
 //   [--redis-pubsub classic] [--compare FILE] [--profile] [--server-src DIR] [--coalesce-ms N] [--workers N] [--idle-sockets N] [--svg FILE]
-//   [--render]`
+//   [--render] [--translate]`
 // Starts the model server, then each target (the real system and the baselines) as separate processes, drives them
 // from a separate load-generator process, prints the figures and the targets, writes bench/results/<time>.json and
 // an SVG plot. The `system-cluster` target runs on a Redis Cluster of its own (3 masters, 3 replicas, started by
 // testkit on free ports in a temporary folder, stopped and removed after it); every target's Redis commands are
 // counted per node over each measured window. The `system-history` target (issue 17's sync benchmark) runs the
 // server's own entry on a PostgreSQL database of its own (testkit's createTestDatabase), dropped after it. `--report FILE [--compare FILE] [--markdown]` prints the tables of an existing results file without
-// running anything. `--render` adds the extension's rendering benchmark to a partial run.
+// running anything. `--render` adds the extension's rendering benchmark to a partial run, `--translate` the time to
+// translate a 500-paragraph page (issue 18) with one worker process and with four; a plain full run has both.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,6 +54,7 @@ import {
 import { runSync } from './sync/run-sync.ts';
 import { syncLines } from './sync/sync-report.ts';
 import { type RunningTarget, startTarget, TARGETS, type TargetName } from './targets.ts';
+import { runTranslateBench, translateLines } from './translate/run-translate.ts';
 
 interface Options {
   quick: boolean;
@@ -72,6 +74,7 @@ interface Options {
   coalesceMs: number | undefined;
   workers: number | undefined;
   render: boolean;
+  translate: boolean;
   /** With --report: print the tables as markdown (for docs/benchmarks.md). */
   markdown: boolean;
 }
@@ -93,6 +96,7 @@ function parseArguments(argv: string[]): Options {
     coalesceMs: undefined,
     workers: undefined,
     render: false,
+    translate: false,
     markdown: false,
   };
   for (let index = 0; index < argv.length; index++) {
@@ -136,6 +140,9 @@ function parseArguments(argv: string[]): Options {
         break;
       case '--render':
         options.render = true;
+        break;
+      case '--translate':
+        options.translate = true;
         break;
       case '--profile':
         options.profile = true;
@@ -204,6 +211,12 @@ function printReport(results: BenchResults, previous: BenchResults | undefined, 
   if (results.render !== undefined) {
     log('\nExtension rendering (main-thread ms per 1,000 tokens of a 20,000-token answer)\n');
     log('skipped' in results.render ? `  ${results.render.skipped}` : renderLine(results.render));
+  }
+  if (results.translate !== undefined) {
+    log('\nPage translation (issue 18): 500 paragraphs, each batch one request, the model at 5 ms a word\n');
+    log(
+      'skipped' in results.translate ? `  ${results.translate.skipped}` : translateLines(results.translate),
+    );
   }
   log(
     '\nRedis commands per node over each measured window (INFO commandstats deltas; the Redis CPU from INFO cpu)\n',
@@ -466,6 +479,16 @@ async function run(options: Options): Promise<void> {
         }
         await running?.stop();
         running = undefined;
+      }
+    }
+    if (options.translate || (plan.mode === 'full' && options.scenarios === undefined)) {
+      log('\n== Page translation (issue 18): a 500-paragraph page, one worker process and four');
+      try {
+        results.translate = await runTranslateBench();
+        log(translateLines(results.translate));
+      } catch (error) {
+        results.translate = { skipped: `failed: ${(error as Error).message}` };
+        log(`  failed: ${(error as Error).message}`);
       }
     }
   } finally {

@@ -4,6 +4,7 @@ import type { IdleResult, StreamsResult } from './load/spec.ts';
 import type { NodeCommands } from './redis-commands.ts';
 import type { SyncRun } from './sync/run-sync.ts';
 import type { TargetName } from './targets.ts';
+import type { TranslateFigures } from './translate/run-translate.ts';
 
 export interface ProcessUsage {
   rssStartMb: number;
@@ -90,4 +91,6 @@ export interface BenchResults {
   targets: Partial<Record<TargetName, TargetResults>>;
   /** Item 5: the side panel's rendering cost per 1,000 tokens of a long answer (or why it did not run). */
   render?: RenderRun | { skipped: string };
+  /** Issue 18: the time to translate a 500-paragraph page, per worker processes and batches in flight. */
+  translate?: TranslateFigures[] | { skipped: string };
 }

@@ -26,3 +26,14 @@ export {
   type WebSocketLike,
 } from './socket.ts';
 export { type ConnectionTestOptions, type ConnectionTestResult, testConnection } from './test-connection.ts';
+export {
+  type BatchLimits,
+  batchMessage,
+  defaultBatchLimits,
+  languageName,
+  type PageBlock,
+  parseTranslations,
+  planBatches,
+  translationLanguages,
+  translationSystemPrompt,
+} from './translation-batches.ts';

@@ -3,17 +3,17 @@
 // the page as soon as its answer ends, the visible part first. A batch answered before (same text, language and
 // model) comes from the cache without a request.
 
-import type { RequestEvent } from '@chrome-plus/client';
-import type { ChatSendFrame } from '@chrome-plus/protocol';
-import { targetTab } from '../page/current-page.ts';
 import {
   batchMessage,
   defaultBatchLimits,
   type PageBlock,
   parseTranslations,
   planBatches,
+  type RequestEvent,
   translationSystemPrompt,
-} from './batches.ts';
+} from '@chrome-plus/client';
+import type { ChatSendFrame } from '@chrome-plus/protocol';
+import { targetTab } from '../page/current-page.ts';
 import type { CollectLimits } from './page-translator.ts';
 import type { TranslationCache } from './translation-cache.ts';
 

@@ -1,7 +1,7 @@
 // Injected into the current tab (chrome.scripting, a classic script): finds the page's readable blocks and shows a
 // translation under each. Translations are inserted as text (textContent), never as markup, and carry
 // `data-chrome-plus-translation`; code, formulas, navigation and editable areas are left alone.
-import type { PageBlock } from './batches.ts';
+import type { PageBlock } from '@chrome-plus/client';
 
 /** The elements read as blocks; a block inside another keeps the inner one (a <p> in an <li>). */
 const blockSelector =

@@ -1,8 +1,9 @@
 // The panel's page translation: the header's translate button, and while a page is translated a bar under the
 // header with the progress, the target language (default: the UI language; the choice is kept on this device) and a
 // toggle that hides or shows the translations on the page.
+
+import { languageName, translationLanguages } from '@chrome-plus/client';
 import { t } from '../shared/i18n.ts';
-import { languageName, translationLanguages } from './batches.ts';
 import type { PageTranslation, TranslationProgress } from './page-translation.ts';
 
 const languageKey = 'translateLanguage';

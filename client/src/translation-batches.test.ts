@@ -1,7 +1,7 @@
 // Page translation's batches, prompts and answer parsing, without a browser.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { batchMessage, type PageBlock, parseTranslations, planBatches } from './batches.ts';
+import { batchMessage, type PageBlock, parseTranslations, planBatches } from './translation-batches.ts';
 
 const block = (index: number, visible = false, text = `Paragraph ${index}.`): PageBlock => ({
   index,

@@ -1,6 +1,6 @@
-// Page translation without the DOM: the page's blocks cut into batches (the visible ones first), each batch's prompt,
-// and the model's answer read back into one translation per block. Each batch becomes one chat request, so one job
-// on the queue: the workers translate a page's batches in parallel.
+// Page translation without the DOM, shared by the panel and the bench: the page's blocks cut into batches (the
+// visible ones first), each batch's prompt, and the model's answer read back into one translation per block. Each
+// batch becomes one chat request, so one job on the queue: the workers translate a page's batches in parallel.
 
 /** A readable block of the page, as page-translator.ts collects it. */
 export interface PageBlock {
