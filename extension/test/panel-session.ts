@@ -6,7 +6,10 @@ import { ChatClient } from '@chrome-plus/client';
 import { type GatewaySocket, openWsSocket } from '@chrome-plus/client/testing';
 import type { ChatSendFrame, GenerationEvent } from '@chrome-plus/protocol';
 import { AnswerStreams } from '../src/sidepanel/answer-streams.ts';
-import { ConversationSession } from '../src/sidepanel/conversation-session.ts';
+import {
+  ConversationSession,
+  type ConversationSessionOptions,
+} from '../src/sidepanel/conversation-session.ts';
 import { ConversationStore } from '../src/store/conversation-store.ts';
 import type { AssistantMessage, StoredMessage } from '../src/store/types.ts';
 import { FakePanelView } from './fake-panel-view.ts';
@@ -16,7 +19,7 @@ const fastBackoff = { initialMs: 20, maxMs: 100, factor: 2, random: () => 0.5 };
 let databaseCount = 0;
 
 /** The session and its live answers as the controller wires them, on a real client, store and gateway. */
-export async function startPanel(url: string) {
+export async function startPanel(url: string, sessionOptions: Partial<ConversationSessionOptions> = {}) {
   databaseCount += 1;
   const store = await ConversationStore.open(indexedDB, `session-test-${process.pid}-${databaseCount}`);
   const view = new FakePanelView();
@@ -46,6 +49,7 @@ export async function startPanel(url: string) {
       ids += 1;
       return `id-${ids}`;
     },
+    ...sessionOptions,
   });
   client.start();
   const stop = () => {

@@ -5,6 +5,7 @@ import type { ChatMessage, ChatSendFrame } from '@chrome-plus/protocol';
 import { ChunkBatcher } from '../store/chunk-batcher.ts';
 import type { ConversationStore } from '../store/conversation-store.ts';
 import type { AssistantMessage } from '../store/types.ts';
+import { timingAfter } from './answer-timing.ts';
 
 /** How often a streaming answer's new text is written to IndexedDB. */
 const flushIntervalMs = 250;
@@ -147,7 +148,11 @@ export class AnswerStreams {
   handleEvent(event: RequestEvent): void {
     const entry = this.active.get(event.id);
     if (!entry) return;
+    const before = entry.answer;
     entry.answer = applyAnswerEvent(entry.answer, event, this.options.now());
+    // A compared answer's TTFT and speed, kept with its final record.
+    if (entry.message.timing)
+      entry.message.timing = timingAfter(entry.message.timing, before, entry.answer, this.options.now());
     if (entry.answer.error && !entry.answer.error.withAttachments && carriesFiles(entry.message)) {
       entry.answer = { ...entry.answer, error: { ...entry.answer.error, withAttachments: true } };
     }

@@ -105,6 +105,7 @@ export class PanelController {
       answers: this.answers,
       settings,
       webSearch: (asked) => this.webSearch?.requestFor(asked),
+      compareModels: () => view.compareModels(),
       syncMode: () => this.sync.mode,
       now,
       newId: options.newId ?? (() => crypto.randomUUID()),

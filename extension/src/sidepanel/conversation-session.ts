@@ -1,4 +1,5 @@
-// The conversation the panel shows: open one, start anew, send into it, edit its last message, regenerate, stop.
+// The conversation the panel shows: open one, start anew, send into it, edit its last message, regenerate, stop, pick
+// one of compared answers (over 250 lines: every change of the shown conversation's messages is here).
 import type { Settings } from '../shared/settings.ts';
 import type { ConversationStore } from '../store/conversation-store.ts';
 import { wireContext } from '../store/server-records.ts';
@@ -10,6 +11,7 @@ import type {
   UserMessage,
 } from '../store/types.ts';
 import type { AnswerStreams } from './answer-streams.ts';
+import { firstFinished, pickAnswer, shownMessages, unpickedAnswers } from './compare-turns.ts';
 import type { Draft } from './composer.ts';
 import { historyFor, titleForMessage } from './model-messages.ts';
 
@@ -24,6 +26,8 @@ export interface SessionView {
   editMessage(message: UserMessage): void;
   /** The server recorded a message shown as not synced yet. */
   markRecorded?(messageId: string): void;
+  /** Model compare: this answer was picked (its group's others were removed). */
+  answerPicked?(messageId: string): void;
 }
 
 export interface ConversationSessionOptions {
@@ -36,6 +40,8 @@ export interface ConversationSessionOptions {
   settings(): Pick<Settings, 'systemPrompt' | 'defaultModel'>;
   /** A send's web search fields, from the panel's toggle (web-search.ts): none when it is off. */
   webSearch?(asked: UserMessage): Pick<SentRequest, 'webSearch' | 'searchQuery'> | undefined;
+  /** Model compare (the composer's chooser): 2-4 models to each answer the next send, or undefined. */
+  compareModels?(): readonly string[] | undefined;
   now(): number;
   newId(): string;
 }
@@ -60,7 +66,7 @@ export class ConversationSession {
   async open(conversationId: string): Promise<void> {
     const loaded = await this.options.store.getConversation(conversationId);
     if (!loaded) return;
-    const messages = loaded.messages.map((message) =>
+    const messages = shownMessages(loaded.messages).map((message) =>
       message.role === 'assistant' ? this.options.answers.latest(message) : message,
     );
     this.current = { conversation: loaded.conversation, messages };
@@ -83,6 +89,8 @@ export class ConversationSession {
     const { store, view } = this.options;
     const now = this.options.now();
     if (draft.replaces) await this.dropFrom(draft.replaces, draft);
+    // A comparison nobody picked from goes on with its first finished answer.
+    else await this.pick(firstFinished(unpickedAnswers(this.current?.messages ?? []).answers)?.id ?? '');
     if (!this.current) {
       const conversation: Conversation = {
         id: this.options.newId(),
@@ -107,7 +115,11 @@ export class ConversationSession {
     this.current.messages.push(user);
     view.addMessage(user);
     await store.putMessage(user, now);
-    this.startAnswer();
+    const models = this.options.compareModels?.();
+    if (!models) this.startAnswer();
+    const group = models && this.options.newId();
+    for (const [index, model] of models?.entries() ?? [])
+      this.startAnswer({ group: group ?? '', model, index });
   }
 
   /** ↑ in an empty composer: the last message goes back into the composer, to be changed and sent again. */
@@ -122,16 +134,33 @@ export class ConversationSession {
     if (!current || this.isBusy()) return;
     const last = current.messages.at(-1);
     if (!last || last.id !== messageId || last.role !== 'assistant') return;
+    if (unpickedAnswers(current.messages).answers.length > 0) return;
     current.messages.pop();
     this.options.view.removeMessage(messageId);
     await this.options.store.deleteMessage(messageId);
     this.startAnswer();
   }
 
-  /** Stops the shown conversation's answer. */
+  /** Stops the shown conversation's answers (several when models are compared). */
   stop(): void {
-    const requestId = this.streamingRequest();
-    if (requestId) this.options.answers.stop(requestId);
+    for (const message of this.current?.messages ?? [])
+      if (message.role === 'assistant' && this.options.answers.isStreaming(message.requestId))
+        this.options.answers.stop(message.requestId);
+  }
+
+  /** Model compare: goes on with this answer of the last question; its other answers leave the conversation. */
+  async pick(answerId: string): Promise<void> {
+    const current = this.current;
+    const picked = current && pickAnswer(current.messages, answerId);
+    if (!current || !picked) return;
+    current.messages = picked.messages;
+    for (const dropped of picked.dropped) {
+      this.options.answers.stop(dropped.requestId);
+      this.options.view.removeMessage(dropped.id);
+    }
+    this.options.view.answerPicked?.(answerId);
+    this.updateBusy();
+    await this.options.store.putMessage({ ...picked.question }, this.options.now());
   }
 
   /** Whether an answer of the shown conversation is streaming: nothing else can be sent meanwhile. */
@@ -196,24 +225,32 @@ export class ConversationSession {
     }
   }
 
-  private startAnswer(): void {
+  /**
+   * Sends the request for an answer. A compared one (`compare`) asks its own model; only the first of a comparison
+   * names the conversation, so that a server history records the question once, with that answer.
+   */
+  private startAnswer(compare?: { group: string; model: string; index: number }): void {
     const current = this.current;
     if (!current) return;
     const settings = this.options.settings();
     const history = historyFor(current.messages, settings.systemPrompt);
-    const model = settings.defaultModel || undefined;
+    const model = compare?.model ?? (settings.defaultModel || undefined);
     const requestId = this.options.newId();
-    const request: SentRequest = { messages: history, conversationId: current.conversation.id };
+    const recorded = (compare?.index ?? 0) === 0;
+    const request: SentRequest = { messages: history };
+    if (recorded) request.conversationId = current.conversation.id;
     if (model) request.model = model;
     if (current.conversation.title) request.title = current.conversation.title;
     const asked = current.messages.findLast((message) => message.role === 'user');
     if (asked?.role === 'user') {
-      // The server's history names a message by its request: a regenerated answer's question is sent anew.
-      if (asked.requestId !== undefined && this.options.syncMode?.() === 'server')
-        asked.syncState = 'pending';
-      asked.requestId = requestId;
-      // Not awaited: the answer's own record follows in order; a failed write shows in the answer's.
-      void this.options.store.putMessage({ ...asked }, this.options.now()).catch(() => undefined);
+      if (recorded) {
+        // The server's history names a message by its request: a regenerated answer's question is sent anew.
+        if (asked.requestId !== undefined && this.options.syncMode?.() === 'server')
+          asked.syncState = 'pending';
+        asked.requestId = requestId;
+        // Not awaited: the answer's own record follows in order; a failed write shows in the answer's.
+        void this.options.store.putMessage({ ...asked }, this.options.now()).catch(() => undefined);
+      }
       if (asked.context) request.context = wireContext(asked.context);
       Object.assign(request, this.options.webSearch?.(asked));
       const entry = history.findLast((message) => message.role === 'user');
@@ -233,12 +270,17 @@ export class ConversationSession {
       role: 'assistant',
       content: '',
       reasoning: '',
-      createdAt: this.options.now(),
+      // Compared answers a millisecond apart: stored in the order they were asked.
+      createdAt: this.options.now() + (compare?.index ?? 0),
       requestId,
       status: 'streaming',
       lastSeq: 0,
       request,
     };
+    if (compare) {
+      message.compare = { group: compare.group, model: compare.model };
+      message.timing = { sentAt: this.options.now() };
+    }
     current.messages.push(message);
     this.options.view.addMessage(message);
     this.options.answers.start(message);

@@ -1,5 +1,6 @@
 // A conversation as a Markdown file: its title, each message under who said it, pages and files named.
 import type { Conversation, StoredMessage } from '../store/types.ts';
+import { shownMessages } from './compare-turns.ts';
 
 export interface ExportLabels {
   you: string;
@@ -30,7 +31,8 @@ export function conversationMarkdown(
   exportedAt = new Date(),
 ): string {
   const parts = [`# ${conversation.title}`, `_${labels.exported} ${exportedAt.toISOString().slice(0, 10)}_`];
-  for (const message of messages) {
+  // A compared question's dropped answers are not part of the conversation (compare-turns.ts).
+  for (const message of shownMessages(messages)) {
     if (message.role === 'user') {
       parts.push(`## ${labels.you}`);
       const context = message.context;

@@ -36,6 +36,8 @@ async function main(): Promise<void> {
     onAskAboutPage: () => void controller?.context.askAboutPage(),
     onPickModel: (modelId) => void controller?.pickModel(modelId),
     onSearch: (query) => void controller?.history.search(query),
+    onPickAnswer: (messageId) => void controller?.conversation.pick(messageId),
+    onStopAnswer: (requestId) => controller?.answers.stop(requestId),
     onOpen: (conversationId) => void controller?.conversation.open(conversationId),
     onRename: (conversationId, title) => void controller?.history.rename(conversationId, title),
     onExport: (conversationId) => void controller?.history.export(conversationId),

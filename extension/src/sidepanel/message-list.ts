@@ -14,6 +14,8 @@ export class MessageList {
   private connectionProblem: ConnectionProblem = 'none';
   /** Follow new text only while the reader is at the bottom; never yank them back from above. */
   private stickToBottom = true;
+  /** The last question's picked answer (model compare), to draw its answers as they are added. */
+  private pickedAnswer: string | undefined;
 
   constructor(actions: AssistantMessageActions) {
     this.actions = actions;
@@ -53,6 +55,7 @@ export class MessageList {
   add(message: StoredMessage): AssistantMessageView | undefined {
     let result: AssistantMessageView | undefined;
     if (message.role === 'user') {
+      this.pickedAnswer = message.pickedAnswer;
       this.list.append(createUserMessage(message));
     } else {
       result = this.addAnswer(message);
@@ -64,7 +67,10 @@ export class MessageList {
   remove(messageId: string): void {
     this.answers.get(messageId)?.dispose();
     this.answers.delete(messageId);
-    this.list.querySelector(`[data-message-id="${CSS.escape(messageId)}"]`)?.remove();
+    const element = this.list.querySelector(`[data-message-id="${CSS.escape(messageId)}"]`);
+    const group = element?.parentElement;
+    element?.remove();
+    if (group?.classList.contains('compare-group') && group.childElementCount === 0) group.remove();
     this.markLastAnswer();
     this.updateEmpty();
   }
@@ -73,18 +79,37 @@ export class MessageList {
     return this.answers.get(messageId);
   }
 
+  /** Model compare: the conversation goes on with this answer (the others were removed). */
+  answerPicked(messageId: string): void {
+    this.answers.get(messageId)?.setPicked();
+  }
+
   setConnectionProblem(problem: ConnectionProblem): void {
     this.connectionProblem = problem;
     for (const view of this.answers.values()) view.setConnectionProblem(problem);
   }
 
   private addAnswer(message: AssistantMessage): AssistantMessageView {
-    const view = new AssistantMessageView(message, this.actions);
+    const view = new AssistantMessageView(message, this.actions, message.id === this.pickedAnswer);
     view.setConnectionProblem(this.connectionProblem);
     this.answers.set(message.id, view);
-    this.list.append(view.element);
+    this.groupOf(message).append(view.element);
     this.markLastAnswer();
     return view;
+  }
+
+  /** Where an answer goes: compared answers share a group (stacked, or side by side in a wide panel). */
+  private groupOf(message: AssistantMessage): HTMLElement {
+    const group = message.compare?.group;
+    if (group === undefined) return this.list;
+    const last = this.list.lastElementChild;
+    if (last instanceof HTMLElement && last.dataset.compareGroup === group) return last;
+    const element = document.createElement('div');
+    element.className = 'compare-group';
+    element.dataset.testid = 'compare-group';
+    element.dataset.compareGroup = group;
+    this.list.append(element);
+    return element;
   }
 
   private markLastAnswer(): void {

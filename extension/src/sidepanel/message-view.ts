@@ -1,10 +1,12 @@
-// The DOM of an assistant answer that streams, fails, or is stopped (a user's message: user-message.ts).
+// The DOM of an assistant answer that streams, fails, or is stopped (a user's message: user-message.ts). Over 250
+// lines: one answer's whole life on screen, a compared answer's header included (compare-header.ts).
 import type { AnswerState, RequestEvent } from '@chrome-plus/client';
 import { StreamingMarkdown } from '../render/streaming-markdown.ts';
 import { describeError } from '../shared/error-text.ts';
 import { t } from '../shared/i18n.ts';
 import type { AssistantMessage } from '../store/types.ts';
 import { copyText } from './clipboard.ts';
+import { CompareHeader, type CompareHeaderActions } from './compare-header.ts';
 import { icon } from './icons.ts';
 import { SourcesView } from './sources-view.ts';
 
@@ -27,7 +29,7 @@ export function decorateCodeBlocks(element: HTMLElement): void {
 
 export type NoteKind = 'none' | 'waiting' | 'queued' | 'reconnecting' | 'offline';
 
-export interface AssistantMessageActions {
+export interface AssistantMessageActions extends Partial<CompareHeaderActions> {
   onRegenerate(messageId: string): void;
   onReconnectNow(): void;
 }
@@ -45,12 +47,15 @@ export class AssistantMessageView {
   private readonly meta: HTMLElement;
   private readonly sources = new SourcesView();
   private readonly actions: AssistantMessageActions;
+  /** Model compare: the answer's model, speed and pick button; undefined for a plain answer. */
+  private readonly compare: CompareHeader | undefined;
   private state: AnswerState;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private connectionProblem: 'none' | 'reconnecting' | 'offline' = 'none';
   private isLast = true;
 
-  constructor(message: AssistantMessage, actions: AssistantMessageActions) {
+  /** `picked`: a compared answer that its question picked (a plain answer ignores it). */
+  constructor(message: AssistantMessage, actions: AssistantMessageActions, picked = false) {
     this.messageId = message.id;
     this.actions = actions;
     this.state = {
@@ -67,6 +72,15 @@ export class AssistantMessageView {
     element.dataset.testid = 'message-assistant';
     element.dataset.messageId = message.id;
     this.element = element;
+    const compare = message.compare;
+    if (compare) {
+      element.dataset.model = compare.model;
+      this.compare = new CompareHeader({ ...message, compare }, picked, {
+        onPick: (id) => actions.onPick?.(id),
+        onStopAnswer: (id) => actions.onStopAnswer?.(id),
+      });
+      element.append(this.compare.element);
+    }
 
     this.reasoning = document.createElement('details');
     this.reasoning.className = 'reasoning';
@@ -114,6 +128,7 @@ export class AssistantMessageView {
 
   /** Applies one event; `state` is the answer after it. Text is appended, never re-rendered whole. */
   apply(event: RequestEvent, state: AnswerState): void {
+    this.compare?.update(this.state, state);
     this.state = state;
     this.sources.show(state.webSearch);
     if (event.type === 'chat.delta') {
@@ -131,9 +146,16 @@ export class AssistantMessageView {
   /** Whether this is the conversation's last answer: only that one offers "regenerate". */
   setLast(isLast: boolean): void {
     this.isLast = isLast;
-    this.regenerateButton.hidden = !isLast;
+    // A comparison is settled by a pick, not regenerated.
+    this.regenerateButton.hidden = !isLast || this.compare?.picked === false;
     this.regenerateButton.dataset.testid = isLast ? 'regenerate' : 'regenerate-older';
     this.renderError();
+  }
+
+  /** Model compare: the conversation goes on with this answer. */
+  setPicked(): void {
+    this.compare?.setPicked(this.state);
+    this.setLast(this.isLast);
   }
 
   setConnectionProblem(problem: 'none' | 'reconnecting' | 'offline'): void {
@@ -160,6 +182,8 @@ export class AssistantMessageView {
   private refresh(): void {
     const state = this.state;
     this.element.dataset.status = state.status;
+    if (state.model && !this.compare) this.element.dataset.model = state.model;
+    this.compare?.update(undefined, state);
     const streaming = state.status === 'streaming';
 
     this.reasoning.hidden = state.reasoning.length === 0;

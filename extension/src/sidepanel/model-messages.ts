@@ -1,6 +1,7 @@
 // What the model sees of a conversation: the system prompt, then each message with its page, selection and files.
 import type { ChatMessage } from '@chrome-plus/protocol';
 import type { MessageContext, StoredMessage, UserMessage } from '../store/types.ts';
+import { inHistory } from './compare-turns.ts';
 
 /** FNV-1a, 32 bits, in hex: a marker derived from the content keeps a conversation's prompt stable. */
 function shortHash(text: string): string {
@@ -55,12 +56,13 @@ export function userContent(message: UserMessage): string {
 
 /**
  * The request's messages: the system prompt, the user's messages with their context and attachments,
- * and the answers that have something to say.
+ * and the answers that have something to say (of a compared question's answers, only the picked one).
  */
 export function historyFor(messages: readonly StoredMessage[], systemPrompt = ''): ChatMessage[] {
   const history: ChatMessage[] = [];
   if (systemPrompt.trim()) history.push({ role: 'system', content: systemPrompt.trim() });
-  for (const message of messages) {
+  // Compared answers count only once picked (compare-turns.ts).
+  for (const message of inHistory(messages)) {
     if (message.role === 'user') {
       const entry: ChatMessage = { role: 'user', content: userContent(message) };
       if (message.attachments?.length) {

@@ -7,6 +7,7 @@ import { t } from '../shared/i18n.ts';
 import type { PromptPreset } from '../shared/settings.ts';
 import type { SearchHit } from '../store/conversation-store.ts';
 import type { MessageContext, StoredMessage, UserMessage } from '../store/types.ts';
+import { CompareChooser } from './compare-chooser.ts';
 import { Composer, type Draft } from './composer.ts';
 import { ConnectionIndicator } from './connection-indicator.ts';
 import { acceptFileDrops } from './file-drop.ts';
@@ -28,6 +29,9 @@ export interface PanelIntents extends HistoryIntents {
   onSummarizePage(): void;
   onAskAboutPage(): void;
   onPickModel(modelId: string): void;
+  /** Model compare: go on with this answer; stop one of the compared answers. */
+  onPickAnswer(messageId: string): void;
+  onStopAnswer(requestId: string): void;
   startUpload(file: File, onProgress: (fraction: number) => void): { upload: Upload; maxBytes?: number };
 }
 
@@ -40,6 +44,7 @@ export class PanelView {
   private readonly notices = new NoticeBar();
   private readonly modelPicker = required<HTMLSelectElement>('[data-testid="model-picker"]');
   private readonly presets: PresetsMenu;
+  private readonly compare: CompareChooser;
   private readonly historyButton = required<HTMLButtonElement>('[data-testid="history-button"]');
   private busy = false;
 
@@ -48,6 +53,8 @@ export class PanelView {
     this.messages = new MessageList({
       onRegenerate: (id) => intents.onRegenerate(id),
       onReconnectNow: () => intents.onReconnectNow(),
+      onPick: (id) => intents.onPickAnswer(id),
+      onStopAnswer: (id) => intents.onStopAnswer(id),
     });
     this.composer = new Composer(document, {
       onSubmit: (draft) => {
@@ -93,6 +100,11 @@ export class PanelView {
       });
     }
     this.modelPicker.addEventListener('change', () => intents.onPickModel(this.modelPicker.value));
+    this.compare = new CompareChooser(
+      required('.composer-bar'),
+      this.modelPicker.nextElementSibling,
+      required('.composer-area'),
+    );
     this.presets = new PresetsMenu((text) => this.composer.insertText(text));
     document.addEventListener('keydown', (event) => this.handleKey(event));
   }
@@ -121,6 +133,16 @@ export class PanelView {
 
   answer(messageId: string): AssistantMessageView | undefined {
     return this.messages.answer(messageId);
+  }
+
+  /** Model compare: the conversation goes on with this answer. */
+  answerPicked(messageId: string): void {
+    this.messages.answerPicked(messageId);
+  }
+
+  /** The models the next send compares (two to four), or undefined for one answer. */
+  compareModels(): string[] | undefined {
+    return this.compare.models();
   }
 
   /** Whether an answer of the shown conversation is streaming: Stop replaces Send. */
@@ -154,6 +176,7 @@ export class PanelView {
       options.push(option);
     }
     this.modelPicker.replaceChildren(...options);
+    this.compare.setModels(models.map((model) => model.id));
     this.modelPicker.value = selected;
     this.modelPicker.disabled = false;
   }
@@ -200,6 +223,8 @@ export class PanelView {
     if (event.key !== 'Escape' || event.isComposing) return;
     if (this.presets.isOpen) {
       this.presets.close(true);
+    } else if (this.compare.isOpen) {
+      this.compare.close(true);
     } else if (this.history.isOpen) {
       this.toggleHistory();
     } else if (this.composer.cancelEdit()) {

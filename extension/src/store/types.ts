@@ -65,6 +65,8 @@ export interface UserMessage extends MessageBase {
   requestId?: string;
   /** `pending`: the server keeps a history for this user and has not recorded this message yet. */
   syncState?: 'pending';
+  /** Model compare: the id of the compared answer picked to continue with (the others are out of the conversation). */
+  pickedAnswer?: string;
 }
 
 /** What a chat.send carried, kept while its answer streams so that a send lost before acceptance can be repeated. */
@@ -98,6 +100,16 @@ export interface AssistantMessage extends MessageBase {
   error?: AnswerError;
   /** The sources its web search found (numbered as the answer cites them), or why the search failed. */
   webSearch?: WebSearchOutcome;
+  /** Model compare: one of the answers to the same question from several models (see sidepanel/compare-turns.ts). */
+  compare?: { group: string; model: string };
+  /** Measured in the panel (epoch ms): sent, first text, end. Kept for compared answers. */
+  timing?: AnswerTiming;
+}
+
+export interface AnswerTiming {
+  sentAt: number;
+  firstTextAt?: number;
+  endedAt?: number;
 }
 
 export type StoredMessage = UserMessage | AssistantMessage;
