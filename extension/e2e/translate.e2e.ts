@@ -206,3 +206,49 @@ test('the page context menu translates the page in the panel', { skip }, async (
   await panel.close();
   await story.close();
 });
+
+test("the selection's Translate shows its translation in a popup beside it, not in a chat", {
+  skip,
+}, async () => {
+  const story = await browser.context.newPage();
+  await story.goto(`${site.url}/story`);
+  const panel = await browser.openPanel();
+  await panel.locator('[data-testid="connection-status"][data-state="connected"]').waitFor();
+  await story.bringToFront();
+  const selection = 'Paragraph number 7 tells part 7 of the story.';
+  await story.locator('p', { hasText: selection }).first().selectText();
+  const messagesBefore = await panel.getByTestId('message-user').count();
+  await browser.serviceWorker.evaluate(
+    async ({ text, url }) => {
+      const [tab] = await chrome.tabs.query({ url });
+      await (
+        globalThis as unknown as {
+          chromePlusBackground: {
+            handleContextMenuClick(info: object, tab: chrome.tabs.Tab | undefined): Promise<void>;
+          };
+        }
+      ).chromePlusBackground.handleContextMenuClick(
+        { menuItemId: 'translate', selectionText: text, pageUrl: url },
+        tab,
+      );
+    },
+    { text: selection, url: `${site.url}/story` },
+  );
+  const popupText = () =>
+    story.evaluate(
+      () =>
+        document.querySelector('[data-chrome-plus-popup]')?.shadowRoot?.querySelector('.text')?.textContent ??
+        '',
+    );
+  await story.waitForFunction(() => {
+    const text = document.querySelector('[data-chrome-plus-popup]')?.shadowRoot?.querySelector('.text');
+    return text !== null && text !== undefined && !text.classList.contains('pending');
+  });
+  // The page above was translated: this paragraph's translation comes from the cache, numbered as it was there.
+  assert.match(await popupText(), /^译文 \d+：Paragraph number 7 tells part 7 of the story\.$/);
+  assert.equal(await panel.getByTestId('message-user').count(), messagesBefore, 'no chat message was sent');
+  await story.keyboard.press('Escape');
+  await story.waitForFunction(() => document.querySelector('[data-chrome-plus-popup]') === null);
+  await panel.close();
+  await story.close();
+});

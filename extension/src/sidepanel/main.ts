@@ -3,7 +3,7 @@ import { socketOpener } from '@chrome-plus/client';
 import { fetchPageFile, readCurrentPage, requestPageAccess } from '../page/current-page.ts';
 import { readVideoTranscript, seekVideo } from '../page/video-transcript.ts';
 import { linkTimestamps } from '../render/timestamp-links.ts';
-import { localizePage } from '../shared/i18n.ts';
+import { localizePage, t } from '../shared/i18n.ts';
 import { onPendingSelection, takePendingSelection } from '../shared/selection-handoff.ts';
 import { loadSettings, onSettingsChanged, saveSettings } from '../shared/settings.ts';
 import { onPendingTranslation, takePendingTranslation } from '../shared/translate-handoff.ts';
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     chrome.windows.getCurrent().catch(() => undefined),
   ]);
   let controller: PanelController | undefined;
+  let translateBar: TranslateBar | undefined;
   const view = new PanelView({
     onSend: (draft) => void controller?.conversation.send(draft),
     onStop: () => controller?.conversation.stop(),
@@ -35,9 +36,9 @@ async function main(): Promise<void> {
     onSummarizePage: () => void controller?.context.summarizePage(),
     onAskAboutPage: () => void controller?.context.askAboutPage(),
     onPickModel: (modelId) => void controller?.pickModel(modelId),
-    onSearch: (query) => void controller?.history.search(query),
     onPickAnswer: (messageId) => void controller?.conversation.pick(messageId),
     onStopAnswer: (requestId) => controller?.answers.stop(requestId),
+    onSearch: (query) => void controller?.history.search(query),
     onOpen: (conversationId) => void controller?.conversation.open(conversationId),
     onRename: (conversationId, title) => void controller?.history.rename(conversationId, title),
     onExport: (conversationId) => void controller?.history.export(conversationId),
@@ -65,7 +66,17 @@ async function main(): Promise<void> {
       readVideo: readVideoTranscript,
       requestPageAccess,
       fetchPageFile,
-      takeSelection: () => takePendingSelection(window?.id),
+      // The menu's *Translate* shows its translation beside the selection instead of starting a chat.
+      takeSelection: async () => {
+        const pending = await takePendingSelection(window?.id);
+        if (pending?.action !== 'translate') return pending;
+        void translation.translateSelection(pending.text, translateBar?.language ?? 'en', controller?.model, {
+          pending: t('translateSelectionPending'),
+          failed: t('translateSelectionFailed'),
+          close: t('translateClose'),
+        });
+        return undefined;
+      },
       upload: uploadFile,
       download: downloadText,
       saveSettings,
@@ -81,7 +92,8 @@ async function main(): Promise<void> {
   // The browser knows before our backoff timer does when the network is back.
   globalThis.addEventListener('online', () => controller?.reconnectNow());
   const header = document.querySelector<HTMLElement>('.header');
-  const translateBar = header
+  // Declared before the controller's first selection is taken (start), built once the header is known.
+  translateBar = header
     ? new TranslateBar({ translation, model: () => controller?.model, header })
     : undefined;
   const takeTranslation = async () => {

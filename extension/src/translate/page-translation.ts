@@ -56,6 +56,7 @@ type Translator = {
   collect(limits: CollectLimits): { blocks: PageBlock[]; truncated: boolean };
   insert(items: { index: number; text: string }[], language: string, hidden: boolean): number;
   setHidden(hidden: boolean): number;
+  popup(text: string, pending: boolean, closeLabel: string): void;
 };
 
 const defaultCollectLimits: CollectLimits = { maxBlocks: 2_000, maxBlockChars: 4_000 };
@@ -151,6 +152,47 @@ export class PageTranslation {
     progress.finished = true;
     onProgress({ ...progress });
     return { ok: true, progress };
+  }
+
+  /**
+   * Translates a selection alone and shows it in a popup beside it on the panel's tab (the context menu's
+   * *Translate*): one block, through the cache and the same request as a page's batch.
+   */
+  async translateSelection(
+    text: string,
+    language: string,
+    model: string | undefined,
+    labels: { pending: string; failed: string; close: string },
+  ): Promise<void> {
+    const tab = await targetTab();
+    if (tab?.id === undefined) return;
+    const target = { tabId: tab.id };
+    const show = (shown: string, pending: boolean) =>
+      chrome.scripting
+        .executeScript({
+          target,
+          func: (value: string, waiting: boolean, close: string) =>
+            (globalThis as unknown as { __chromePlusTranslator: Translator }).__chromePlusTranslator.popup(
+              value,
+              waiting,
+              close,
+            ),
+          args: [shown, pending, labels.close],
+        })
+        .catch(() => undefined);
+    try {
+      await chrome.scripting.executeScript({ target, files: ['page-translator.js'] });
+    } catch {
+      return;
+    }
+    await show(labels.pending, true);
+    const block: PageBlock = {
+      index: 0,
+      text: text.replace(/\s+/g, ' ').trim().slice(0, 4_000),
+      visible: true,
+    };
+    const [translated] = await this.translateBatch([block], language, model);
+    await show(translated?.text ?? labels.failed, false);
   }
 
   /** Stops the translation under way: its requests are cancelled, what has landed stays on the page. */

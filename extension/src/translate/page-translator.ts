@@ -93,9 +93,92 @@ function remove(): void {
   for (const block of document.querySelectorAll(`[${blockAttribute}]`)) block.removeAttribute(blockAttribute);
 }
 
+const popupAttribute = 'data-chrome-plus-popup';
+
+/**
+ * A selection's translation in a small box beside it (in a shadow root, so the page's styles do not reach it):
+ * `text` as text, or a note while it is on its way. Esc, the close button or a click elsewhere closes it. Styled
+ * through the CSSOM, as the translations are: a style element could be refused by the page's policy.
+ */
+function popup(text: string, pending: boolean, closeLabel: string): void {
+  let host = document.querySelector<HTMLElement>(`[${popupAttribute}]`);
+  if (host === null) {
+    const created = document.createElement('div');
+    host = created;
+    created.setAttribute(popupAttribute, '');
+    const selection = window.getSelection();
+    const rect =
+      selection !== null && selection.rangeCount > 0
+        ? selection.getRangeAt(0).getBoundingClientRect()
+        : undefined;
+    Object.assign(created.style, {
+      position: 'absolute',
+      zIndex: '2147483647',
+      left: `${Math.max(8, (rect?.left ?? 16) + window.scrollX)}px`,
+      top: `${(rect?.bottom ?? 16) + window.scrollY + 6}px`,
+    });
+    const dark = window.matchMedia('(prefers-color-scheme: dark)').matches;
+    const box = document.createElement('div');
+    Object.assign(box.style, {
+      position: 'relative',
+      maxWidth: 'min(420px, 90vw)',
+      padding: '10px 30px 10px 12px',
+      borderRadius: '8px',
+      font: '14px/1.5 system-ui, sans-serif',
+      whiteSpace: 'pre-wrap',
+      color: dark ? '#e5e7eb' : '#1f2937',
+      background: dark ? '#1f2937' : '#ffffff',
+      border: `1px solid ${dark ? '#4b5563' : '#d1d5db'}`,
+      boxShadow: '0 6px 24px rgba(0, 0, 0, 0.18)',
+    });
+    const body = document.createElement('p');
+    body.className = 'text';
+    body.style.margin = '0';
+    const close = document.createElement('button');
+    close.type = 'button';
+    close.textContent = '×';
+    close.setAttribute('aria-label', closeLabel);
+    Object.assign(close.style, {
+      position: 'absolute',
+      top: '4px',
+      right: '6px',
+      border: '0',
+      background: 'none',
+      fontSize: '18px',
+      lineHeight: '1',
+      cursor: 'pointer',
+      color: 'inherit',
+    });
+    box.append(body, close);
+    created.attachShadow({ mode: 'open' }).append(box);
+    document.body.append(created);
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') dismiss();
+    };
+    const onOutside = (event: MouseEvent) => {
+      if (!event.composedPath().includes(created)) dismiss();
+    };
+    const dismiss = () => {
+      created.remove();
+      document.removeEventListener('keydown', onKey, true);
+      document.removeEventListener('mousedown', onOutside, true);
+    };
+    close.addEventListener('click', dismiss);
+    document.addEventListener('keydown', onKey, true);
+    document.addEventListener('mousedown', onOutside, true);
+  }
+  const body = host.shadowRoot?.querySelector<HTMLElement>('.text');
+  if (body) {
+    body.textContent = text;
+    body.classList.toggle('pending', pending);
+    body.style.opacity = pending ? '0.6' : '1';
+  }
+}
+
 (globalThis as { __chromePlusTranslator?: unknown }).__chromePlusTranslator = {
   collect,
   insert,
   setHidden,
   remove,
+  popup,
 };

@@ -21,7 +21,7 @@ export class TranslateBar {
   private readonly model: () => string | undefined;
   private readonly bar: HTMLElement;
   private readonly status: HTMLElement;
-  private readonly language: HTMLSelectElement;
+  private readonly languageSelect: HTMLSelectElement;
   private readonly toggle: HTMLButtonElement;
 
   constructor(options: {
@@ -42,13 +42,13 @@ export class TranslateBar {
     this.status.className = 'translate-status';
     this.status.dataset.testid = 'translate-status';
     this.status.setAttribute('role', 'status');
-    this.language = document.createElement('select');
-    this.language.dataset.testid = 'translate-language';
-    this.language.setAttribute('aria-label', t('translateLanguage'));
-    for (const tag of translationLanguages) this.language.append(new Option(languageName(tag), tag));
-    this.language.value = defaultTargetLanguage();
-    this.language.addEventListener('change', () => {
-      void chrome.storage.local.set({ [languageKey]: this.language.value });
+    this.languageSelect = document.createElement('select');
+    this.languageSelect.dataset.testid = 'translate-language';
+    this.languageSelect.setAttribute('aria-label', t('translateLanguage'));
+    for (const tag of translationLanguages) this.languageSelect.append(new Option(languageName(tag), tag));
+    this.languageSelect.value = defaultTargetLanguage();
+    this.languageSelect.addEventListener('change', () => {
+      void chrome.storage.local.set({ [languageKey]: this.languageSelect.value });
       void this.translate();
     });
     this.toggle = document.createElement('button');
@@ -66,12 +66,18 @@ export class TranslateBar {
       this.translation.stop();
       this.bar.hidden = true;
     });
-    this.bar.append(this.status, this.language, this.toggle, close);
+    this.bar.append(this.status, this.languageSelect, this.toggle, close);
     options.header.after(this.bar);
     void chrome.storage.local.get(languageKey).then((stored) => {
       const saved = stored[languageKey];
-      if (typeof saved === 'string' && translationLanguages.includes(saved)) this.language.value = saved;
+      if (typeof saved === 'string' && translationLanguages.includes(saved))
+        this.languageSelect.value = saved;
     });
+  }
+
+  /** The language translations go into: the chosen one, else the UI's. */
+  get language(): string {
+    return this.languageSelect.value;
   }
 
   /** Translates the panel's tab into the chosen language (the button, the context menu, the shortcut). */
@@ -79,7 +85,7 @@ export class TranslateBar {
     this.bar.hidden = false;
     this.toggle.textContent = t('hideTranslations');
     this.status.textContent = t('translateReading');
-    const result = await this.translation.translate(this.language.value, this.model(), (progress) =>
+    const result = await this.translation.translate(this.languageSelect.value, this.model(), (progress) =>
       this.show(progress),
     );
     if (!result.ok)
