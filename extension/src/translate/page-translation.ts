@@ -15,6 +15,7 @@ import {
 import type { ChatSendFrame } from '@chrome-plus/protocol';
 import { targetTab } from '../page/current-page.ts';
 import type { CollectLimits } from './page-translator.ts';
+import { callTranslator, injectTranslator } from './tab-translator.ts';
 import type { TranslationCache } from './translation-cache.ts';
 
 /** What a translation reports as it goes; `done` and `total` count blocks. */
@@ -52,13 +53,6 @@ interface InFlight {
   settle: (ending: Ending) => void;
 }
 
-type Translator = {
-  collect(limits: CollectLimits): { blocks: PageBlock[]; truncated: boolean };
-  insert(items: { index: number; text: string }[], language: string, hidden: boolean): number;
-  setHidden(hidden: boolean): number;
-  popup(text: string, pending: boolean, closeLabel: string): void;
-};
-
 const defaultCollectLimits: CollectLimits = { maxBlocks: 2_000, maxBlockChars: 4_000 };
 
 export class PageTranslation {
@@ -92,20 +86,10 @@ export class PageTranslation {
   ): Promise<TranslateResult> {
     const tab = await targetTab();
     if (tab?.id === undefined) return { ok: false, problem: 'no-tab' };
-    const target = { tabId: tab.id };
     let collected: { blocks: PageBlock[]; truncated: boolean } | undefined;
     try {
-      await chrome.scripting.executeScript({ target, files: ['page-translator.js'] });
-      const limits = this.options.collectLimits ?? defaultCollectLimits;
-      const [result] = await chrome.scripting.executeScript({
-        target,
-        func: (given: CollectLimits) =>
-          (globalThis as unknown as { __chromePlusTranslator: Translator }).__chromePlusTranslator.collect(
-            given,
-          ),
-        args: [limits],
-      });
-      collected = result?.result as typeof collected;
+      await injectTranslator(tab.id);
+      collected = await callTranslator(tab.id, 'collect', this.options.collectLimits ?? defaultCollectLimits);
     } catch {
       return { ok: false, problem: 'unreadable' };
     }
@@ -124,18 +108,7 @@ export class PageTranslation {
     onProgress({ ...progress });
     const show = async (items: { index: number; text: string }[]) => {
       if (items.length === 0 || run.stopped) return;
-      await chrome.scripting
-        .executeScript({
-          target,
-          func: (given: { index: number; text: string }[], lang: string, hidden: boolean) =>
-            (globalThis as unknown as { __chromePlusTranslator: Translator }).__chromePlusTranslator.insert(
-              given,
-              lang,
-              hidden,
-            ),
-          args: [items, language, this.hidden],
-        })
-        .catch(() => undefined);
+      await callTranslator(run.tabId, 'insert', items, language, this.hidden).catch(() => undefined);
     };
     const queue = planBatches(collected.blocks, defaultBatchLimits);
     const worker = async () => {
@@ -166,22 +139,11 @@ export class PageTranslation {
   ): Promise<void> {
     const tab = await targetTab();
     if (tab?.id === undefined) return;
-    const target = { tabId: tab.id };
+    const tabId = tab.id;
     const show = (shown: string, pending: boolean) =>
-      chrome.scripting
-        .executeScript({
-          target,
-          func: (value: string, waiting: boolean, close: string) =>
-            (globalThis as unknown as { __chromePlusTranslator: Translator }).__chromePlusTranslator.popup(
-              value,
-              waiting,
-              close,
-            ),
-          args: [shown, pending, labels.close],
-        })
-        .catch(() => undefined);
+      callTranslator(tabId, 'popup', shown, pending, labels.close).catch(() => undefined);
     try {
-      await chrome.scripting.executeScript({ target, files: ['page-translator.js'] });
+      await injectTranslator(tabId);
     } catch {
       return;
     }
@@ -208,16 +170,7 @@ export class PageTranslation {
   async setHidden(hidden: boolean): Promise<void> {
     this.hidden = hidden;
     if (this.running === undefined) return;
-    await chrome.scripting
-      .executeScript({
-        target: { tabId: this.running.tabId },
-        func: (value: boolean) =>
-          (
-            globalThis as unknown as { __chromePlusTranslator?: Translator }
-          ).__chromePlusTranslator?.setHidden(value),
-        args: [hidden],
-      })
-      .catch(() => undefined);
+    await callTranslator(this.running.tabId, 'setHidden', hidden).catch(() => undefined);
   }
 
   /** One batch: from the cache, else one request (retried once for the blocks its answer left out). */

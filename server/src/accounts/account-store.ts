@@ -1,4 +1,5 @@
 // Users, device tokens, quotas and usage in the database: every query of the accounts, through Kysely.
+// Over 250 lines on purpose: every query of the accounts in one place, beside the transactions they share.
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Tables } from '../db/schema.ts';
 import { newDeviceToken, tokenHash } from './device-token.ts';
