@@ -300,10 +300,18 @@ export function createGenerationLog(options: GenerationLogOptions) {
       // hears this one end must not be refused for a slot this one still holds. (The slot and the request live in
       // different hash slots of a cluster, so one script cannot do both.) A writer refused for a reason that leaves
       // the request running puts the slot back.
-      const slot = (await releaseScript.run(redis, [keys.inflight(user)], [key])) as string | null;
+      // If freeing it fails (Redis failing over), the end is written all the same and the slot freed after it.
+      const slot = (await releaseScript.run(redis, [keys.inflight(user)], [key]).catch(() => undefined)) as
+        | string
+        | null
+        | undefined;
       const seq = await append(key, token, body, true, named);
-      if (seq > 0) await redis.zrem(keys.deadlines(key), key);
-      else if (slot !== null && seq !== AppendRefused.terminal && seq !== AppendRefused.missing)
+      if (seq > 0) {
+        await Promise.all([
+          redis.zrem(keys.deadlines(key), key),
+          slot === undefined ? redis.zrem(keys.inflight(user), key) : undefined,
+        ]);
+      } else if (typeof slot === 'string' && seq !== AppendRefused.terminal && seq !== AppendRefused.missing)
         await redis.zadd(keys.inflight(user), slot, key);
       return seq;
     },
