@@ -212,6 +212,22 @@ export async function launchExtension(options: { locale?: string; colorScheme?: 
   return browser;
 }
 
+/**
+ * Opens `url` in a tab and the panel beside it, waits for the panel to connect, and brings the page to the front:
+ * the tab the panel's page actions act on.
+ */
+export async function openPageAndPanel(
+  browser: ExtensionBrowser,
+  url: string,
+): Promise<{ page: Page; panel: Page }> {
+  const page = await browser.context.newPage();
+  await page.goto(url);
+  const panel = await browser.openPanel();
+  await panel.locator('[data-testid="connection-status"][data-state="connected"]').waitFor();
+  await page.bringToFront();
+  return { page, panel };
+}
+
 /** Types a message in the composer and sends it with Enter. */
 export async function sendMessage(page: Page, text: string): Promise<void> {
   const composer = page.getByTestId('composer');

@@ -11,6 +11,7 @@ import {
   chromiumAvailable,
   type ExtensionBrowser,
   launchExtension,
+  openPageAndPanel,
   type Site,
   screenshotPath,
   serveSite,
@@ -108,11 +109,7 @@ const translationRequests = () =>
 test('translating a page: one translation under every paragraph, in order, by two workers; code and navigation untouched', {
   skip,
 }, async () => {
-  const story = await browser.context.newPage();
-  await story.goto(`${site.url}/story`);
-  const panel = await browser.openPanel();
-  await panel.locator('[data-testid="connection-status"][data-state="connected"]').waitFor();
-  await story.bringToFront();
+  const { page: story, panel } = await openPageAndPanel(browser, `${site.url}/story`);
   await panel.getByTestId('translate-page').click();
   await panel.locator('[data-testid="translate-bar"][data-state="finished"]').waitFor({ timeout: 30_000 });
 
@@ -186,11 +183,7 @@ test('translating a page: one translation under every paragraph, in order, by tw
 });
 
 test('the page context menu translates the page in the panel', { skip }, async () => {
-  const story = await browser.context.newPage();
-  await story.goto(`${site.url}/story`);
-  const panel = await browser.openPanel();
-  await panel.locator('[data-testid="connection-status"][data-state="connected"]').waitFor();
-  await story.bringToFront();
+  const { page: story, panel } = await openPageAndPanel(browser, `${site.url}/story`);
   const windowId = await browser.serviceWorker.evaluate(async () => (await chrome.windows.getCurrent()).id);
   await browser.serviceWorker.evaluate(
     (id) =>
@@ -210,11 +203,7 @@ test('the page context menu translates the page in the panel', { skip }, async (
 test("the selection's Translate shows its translation in a popup beside it, not in a chat", {
   skip,
 }, async () => {
-  const story = await browser.context.newPage();
-  await story.goto(`${site.url}/story`);
-  const panel = await browser.openPanel();
-  await panel.locator('[data-testid="connection-status"][data-state="connected"]').waitFor();
-  await story.bringToFront();
+  const { page: story, panel } = await openPageAndPanel(browser, `${site.url}/story`);
   const selection = 'Paragraph number 7 tells part 7 of the story.';
   await story.locator('p', { hasText: selection }).first().selectText();
   const messagesBefore = await panel.getByTestId('message-user').count();

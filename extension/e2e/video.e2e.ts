@@ -12,6 +12,7 @@ import {
   type ExtensionBrowser,
   lastAnswer,
   launchExtension,
+  openPageAndPanel,
   type Site,
   screenshotPath,
   serveSite,
@@ -86,13 +87,8 @@ after(async () => {
   await backend?.stop();
 });
 
-async function openTabAndPanel(path: string): Promise<{ tab: Page; panel: Page }> {
-  const tab = await browser.context.newPage();
-  await tab.goto(`${site.url}${path}`);
-  const panel = await browser.openPanel();
-  await panel.locator('[data-testid="connection-status"][data-state="connected"]').waitFor();
-  await tab.bringToFront();
-  return { tab, panel };
+function openTabAndPanel(path: string): Promise<{ page: Page; panel: Page }> {
+  return openPageAndPanel(browser, `${site.url}${path}`);
 }
 
 const lastUserText = (request: RecordedRequest | undefined) =>
@@ -101,7 +97,7 @@ const lastUserText = (request: RecordedRequest | undefined) =>
 test('a video page is summarized from its captions, and a timestamp of the answer seeks its video', {
   skip,
 }, async () => {
-  const { tab, panel } = await openTabAndPanel('/watch');
+  const { page: tab, panel } = await openTabAndPanel('/watch');
   backend.fake!.enqueue({
     type: 'answer',
     pieces: ['The keeper lights the lamp at [1:05], ', 'and the watch ends at [1:02:03].'],
@@ -135,7 +131,7 @@ test('a video without captions, and a page without a video, say so plainly', { s
     ['/silent', /no captions/],
     ['/article', /not a video page/],
   ] as const) {
-    const { tab, panel } = await openTabAndPanel(path);
+    const { page: tab, panel } = await openTabAndPanel(path);
     const before = backend.fake!.requests.length;
     // The panel opens on the last conversation: a new chat shows the page actions again.
     await panel.getByTestId('new-chat').click();

@@ -1,8 +1,12 @@
 // Service worker: the toolbar icon (and its shortcut) opens the side panel; the context menu sends a selection to it;
 // "Translate this page" (the page's context menu, or its shortcut) opens the panel and asks it to translate.
 import { t } from './shared/i18n.ts';
-import { putPendingSelection, type SelectionAction, selectionActions } from './shared/selection-handoff.ts';
-import { putPendingTranslation } from './shared/translate-handoff.ts';
+import {
+  pageTranslationHandoff,
+  putPendingSelection,
+  type SelectionAction,
+  selectionActions,
+} from './shared/selection-handoff.ts';
 
 const menuParentId = 'chrome-plus';
 const translatePageId = 'translate-page';
@@ -91,7 +95,7 @@ async function translatePage(tab?: Pick<chrome.tabs.Tab, 'windowId'>): Promise<v
       : chrome.sidePanel.open({ windowId }).catch((error: unknown) => {
           console.warn('Chrome Plus: could not open the side panel', error);
         });
-  await putPendingTranslation({ ...(windowId !== undefined && { windowId }), at: Date.now() });
+  await pageTranslationHandoff.put({ ...(windowId !== undefined && { windowId }), at: Date.now() });
   await opening;
 }
 

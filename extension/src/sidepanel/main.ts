@@ -4,9 +4,12 @@ import { fetchPageFile, readCurrentPage, requestPageAccess } from '../page/curre
 import { readVideoTranscript, seekVideo } from '../page/video-transcript.ts';
 import { linkTimestamps } from '../render/timestamp-links.ts';
 import { localizePage, t } from '../shared/i18n.ts';
-import { onPendingSelection, takePendingSelection } from '../shared/selection-handoff.ts';
+import {
+  onPendingSelection,
+  pageTranslationHandoff,
+  takePendingSelection,
+} from '../shared/selection-handoff.ts';
 import { loadSettings, onSettingsChanged, saveSettings } from '../shared/settings.ts';
-import { onPendingTranslation, takePendingTranslation } from '../shared/translate-handoff.ts';
 import { ConversationStore } from '../store/conversation-store.ts';
 import { PageTranslation } from '../translate/page-translation.ts';
 import { TranslateBar } from '../translate/translate-bar.ts';
@@ -97,9 +100,9 @@ async function main(): Promise<void> {
     ? new TranslateBar({ translation, model: () => controller?.model, header })
     : undefined;
   const takeTranslation = async () => {
-    if (await takePendingTranslation(window?.id)) await translateBar?.translate();
+    if (await pageTranslationHandoff.take(window?.id)) await translateBar?.translate();
   };
-  onPendingTranslation(() => void takeTranslation());
+  pageTranslationHandoff.onPending(() => void takeTranslation());
   for (const button of document.querySelectorAll('[data-action="summarize-video"]'))
     button.addEventListener('click', () => void controller?.context.summarizeVideo());
   watchTimestamps(document.querySelector('[data-testid="messages"]'));
