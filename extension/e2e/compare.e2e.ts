@@ -9,6 +9,7 @@ import {
   answerText,
   type Backend,
   chromiumAvailable,
+  connectedPanel,
   type ExtensionBrowser,
   launchExtension,
   numberedWords,
@@ -47,14 +48,8 @@ after(async () => {
   await backend?.stop();
 });
 
-async function openConnectedPanel(target: ExtensionBrowser): Promise<Page> {
-  const page = await target.openPanel();
-  page.on('pageerror', (error) => pageErrors.push(String(error)));
-  await page
-    .locator('[data-testid="connection-status"][data-state="connected"]')
-    .waitFor({ timeout: 15_000 });
-  await page.getByTestId('new-chat').click();
-  return page;
+function openConnectedPanel(target: ExtensionBrowser): Promise<Page> {
+  return connectedPanel(target, pageErrors);
 }
 
 async function chooseModels(page: Page, chosen: readonly string[]): Promise<void> {

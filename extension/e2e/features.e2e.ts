@@ -10,6 +10,7 @@ import {
   answerText,
   type Backend,
   chromiumAvailable,
+  connectedPanel,
   type ExtensionBrowser,
   lastAnswer,
   launchExtension,
@@ -95,14 +96,8 @@ after(async () => {
   await site?.close();
 });
 
-async function openConnectedPanel(): Promise<Page> {
-  const page = await browser.openPanel();
-  page.on('pageerror', (error) => pageErrors.push(String(error)));
-  await page
-    .locator('[data-testid="connection-status"][data-state="connected"]')
-    .waitFor({ timeout: 15_000 });
-  await page.getByTestId('new-chat').click();
-  return page;
+function openConnectedPanel(): Promise<Page> {
+  return connectedPanel(browser, pageErrors);
 }
 
 /** Opens a web page in a tab and makes it the active one: the tab the panel reads. */

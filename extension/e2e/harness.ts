@@ -212,6 +212,17 @@ export async function launchExtension(options: { locale?: string; colorScheme?: 
   return browser;
 }
 
+/** The panel page, connected, on a new chat; its page errors are pushed onto `pageErrors`. */
+export async function connectedPanel(browser: ExtensionBrowser, pageErrors: string[]): Promise<Page> {
+  const page = await browser.openPanel();
+  page.on('pageerror', (error) => pageErrors.push(String(error)));
+  await page
+    .locator('[data-testid="connection-status"][data-state="connected"]')
+    .waitFor({ timeout: 15_000 });
+  await page.getByTestId('new-chat').click();
+  return page;
+}
+
 /**
  * Opens `url` in a tab and the panel beside it, waits for the panel to connect, and brings the page to the front:
  * the tab the panel's page actions act on.
