@@ -13,15 +13,12 @@ import type {
   HistorySavedFrame,
   ServerFrame,
 } from '@chrome-plus/protocol';
-import { cleanupPrefix, createTestDatabase, type TestDatabase, testPrefix } from '@chrome-plus/testkit';
+import { testPrefix } from '@chrome-plus/testkit';
 import { sql } from 'kysely';
-import { pino } from 'pino';
-import { createAccountStore } from '../src/accounts/account-store.ts';
-import { type App, startApp } from '../src/app.ts';
 import { runAdmin } from '../src/cli/admin-command.ts';
-import { loadConfig } from '../src/config.ts';
-import { type Database, openDatabase } from '../src/db/database.ts';
-import { answerOf, chatSend, TestClient, testEnv, uploadFile } from './harness.ts';
+import type { Database } from '../src/db/database.ts';
+import { type AccountsStack, startAccountsStack } from './accounts-stack.ts';
+import { answerOf, chatSend, TestClient, uploadFile } from './harness.ts';
 
 /** How long a change may take to be pushed to the user's other socket before the test fails (a busy CI machine). */
 const LIVE_MS = 5_000;
@@ -29,11 +26,10 @@ const ADMIN_TOKEN = 'admin-token-for-history-tests';
 
 describe('server-side history', () => {
   const prefix = testPrefix('history');
-  let testDatabase: TestDatabase;
+  let stack: AccountsStack;
   let database: Database;
-  let apps: App[] = [];
-  const urls: string[] = [];
-  const tokens: Record<string, string> = {};
+  let urls: string[] = [];
+  let tokens: Record<string, string> = {};
   const clients: TestClient[] = [];
   let refs = 0;
 
@@ -55,39 +51,24 @@ describe('server-side history', () => {
     frame.type === 'history.changed' && frame.conversationId === conversationId && frame.change === change;
 
   before(async () => {
-    testDatabase = await createTestDatabase('history');
-    database = await openDatabase({ kind: 'postgres', url: testDatabase.url }, { poolSize: 4 });
-    const accounts = createAccountStore(database.db);
-    for (const name of ['alice', 'bob']) await accounts.addUser(name, 'user');
-    tokens.aliceLaptop = await accounts.createToken('alice', 'laptop');
-    tokens.aliceDesktop = await accounts.createToken('alice', 'desktop');
-    tokens.bob = await accounts.createToken('bob', 'laptop');
-    const config = loadConfig(
-      testEnv(prefix, {
-        AUTH_TOKENS: 'carol:carol-token-from-env',
-        ADMIN_TOKEN,
-        DATABASE_URL: testDatabase.url,
-      }),
-    );
-    const start = (role: 'gateway' | 'worker') =>
-      startApp({
-        role,
-        config,
-        logger: pino({ level: 'silent' }),
-        demoDelayMs: 2,
-        sweepIntervalMs: 200,
-        database,
-      });
-    apps = await Promise.all([start('gateway'), start('gateway'), start('worker')]);
-    for (const app of apps.slice(0, 2)) urls.push(`ws://127.0.0.1:${app.gateway!.port}/v1/ws`);
+    stack = await startAccountsStack({
+      name: 'history',
+      prefix,
+      devices: {
+        aliceLaptop: ['alice', 'laptop'],
+        aliceDesktop: ['alice', 'desktop'],
+        bob: ['bob', 'laptop'],
+      },
+      env: { AUTH_TOKENS: 'carol:carol-token-from-env', ADMIN_TOKEN },
+      demoDelayMs: 2,
+      sweepIntervalMs: 200,
+    });
+    ({ database, urls, tokens } = stack);
   });
 
   after(async () => {
     for (const client of clients) client.close();
-    await Promise.all(apps.map((app) => app.close()));
-    await database?.close();
-    await testDatabase?.drop();
-    await cleanupPrefix(prefix);
+    await stack?.close();
   });
 
   test('two sockets of one user on two gateways see each other’s changes live', async () => {

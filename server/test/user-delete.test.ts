@@ -5,31 +5,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CloseCode, type HistoryChangesFrame, type ServerFrame } from '@chrome-plus/protocol';
-import {
-  cleanupPrefix,
-  createTestDatabase,
-  type TestDatabase,
-  testPrefix,
-  until,
-} from '@chrome-plus/testkit';
+import { testPrefix, until } from '@chrome-plus/testkit';
 import { sql } from 'kysely';
-import { pino } from 'pino';
-import { createAccountStore } from '../src/accounts/account-store.ts';
-import { type App, startApp } from '../src/app.ts';
 import { runAdmin } from '../src/cli/admin-command.ts';
-import { loadConfig } from '../src/config.ts';
-import { type Database, openDatabase } from '../src/db/database.ts';
-import { chatSend, TestClient, testEnv } from './harness.ts';
+import type { Database } from '../src/db/database.ts';
+import { type AccountsStack, startAccountsStack } from './accounts-stack.ts';
+import { chatSend, TestClient } from './harness.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-user-delete-tests';
 
 describe('deleting a user', () => {
   const prefix = testPrefix('userdel');
-  let testDatabase: TestDatabase;
+  let stack: AccountsStack;
   let database: Database;
-  let apps: App[] = [];
-  const urls: string[] = [];
-  const tokens: Record<string, string> = {};
+  let urls: string[] = [];
+  let tokens: Record<string, string> = {};
   const clients: TestClient[] = [];
 
   async function admin(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -84,34 +74,20 @@ describe('deleting a user', () => {
   }
 
   before(async () => {
-    testDatabase = await createTestDatabase('userdelete');
-    database = await openDatabase({ kind: 'postgres', url: testDatabase.url }, { poolSize: 4 });
-    const accounts = createAccountStore(database.db);
-    for (const name of ['dave', 'erin']) await accounts.addUser(name, 'user');
-    tokens.daveLaptop = await accounts.createToken('dave', 'laptop');
-    tokens.daveDesktop = await accounts.createToken('dave', 'desktop');
-    tokens.erin = await accounts.createToken('erin', 'laptop');
-    const config = loadConfig(
-      testEnv(prefix, {
-        AUTH_TOKENS: 'frank:frank-token-from-env',
-        ADMIN_TOKEN,
-        DATABASE_URL: testDatabase.url,
-      }),
-    );
-    const start = (role: 'gateway' | 'worker') =>
-      startApp({ role, config, logger: pino({ level: 'silent' }), demoDelayMs: 1, database });
-    apps = await Promise.all([start('gateway'), start('gateway'), start('worker')]);
-    for (const app of apps.slice(0, 2)) urls.push(`ws://127.0.0.1:${app.gateway!.port}/v1/ws`);
+    stack = await startAccountsStack({
+      name: 'userdelete',
+      prefix,
+      devices: { daveLaptop: ['dave', 'laptop'], daveDesktop: ['dave', 'desktop'], erin: ['erin', 'laptop'] },
+      env: { AUTH_TOKENS: 'frank:frank-token-from-env', ADMIN_TOKEN },
+    });
+    ({ database, urls, tokens } = stack);
     await converse(tokens.daveLaptop!, 'dave');
     await converse(tokens.erin!, 'erin');
   });
 
   after(async () => {
     for (const client of clients) client.close();
-    await Promise.all(apps.map((app) => app.close()));
-    await database?.close();
-    await testDatabase?.drop();
-    await cleanupPrefix(prefix);
+    await stack?.close();
   });
 
   test('without --yes it refuses with exit 2 and deletes nothing', async () => {
