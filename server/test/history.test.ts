@@ -348,7 +348,7 @@ describe('server-side history', () => {
     assert.equal(missing, 1);
     assert.match(err.at(-1)!, /404/);
 
-    // No command deletes a user yet; the database takes their history with their row.
+    // The cascade `users delete` relies on (user-delete.test.ts tests the command): the history goes with the row.
     await sql`DELETE FROM users WHERE name = 'bob'`.execute(database.db);
     const left = await database.db
       .selectFrom('conversations')
