@@ -1,7 +1,7 @@
 // The demo model says what it is and how to configure a real one, in the user's language, and stops when asked.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createDemoProvider, looksChinese, splitWords } from './demo.ts';
+import { createDemoProvider, demoTranslation, looksChinese, splitWords } from './demo.ts';
 import type { ProviderEvent, ProviderRequest } from './types.ts';
 
 function request(text: string, signal = new AbortController().signal): ProviderRequest {
@@ -98,4 +98,13 @@ test('with no delay it still honours an abort', async () => {
     collect(createDemoProvider({ delayMs: 0 }).stream(request('hi', controller.signal))),
     (error: Error) => error.name === 'AbortError',
   );
+});
+
+test("a page translation's batch gets a labelled line under each marker, anything else the demo answer", () => {
+  assert.equal(
+    demoTranslation('[[3]] First paragraph.\n[[4]] Second one.'),
+    '[[3]] [demo model: no translation] First paragraph.\n[[4]] [demo model: no translation] Second one.',
+  );
+  assert.equal(demoTranslation('Translate [[3]] this'), undefined);
+  assert.equal(demoTranslation(''), undefined);
 });

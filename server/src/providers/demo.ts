@@ -68,6 +68,19 @@ DEEPSEEK_API_KEY=sk-... npm start
 其余功能在演示模型下完全相同：流式输出、关闭并重新打开侧边栏、取消生成。`;
 }
 
+/**
+ * A page translation's batch (client/src/translation-batches.ts: every line `[[n]] text`): each line answered under
+ * its own marker with a label instead of a translation, so that the panel shows where translations go, and says it
+ * is the demo, rather than reporting every paragraph failed. Undefined for any other message.
+ */
+export function demoTranslation(text: string): string | undefined {
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  if (lines.length === 0 || !lines.every((line) => /^\[\[\d{1,6}\]\] /.test(line))) return undefined;
+  return lines
+    .map((line) => line.replace(/^(\[\[\d{1,6}\]\]) /, '$1 [demo model: no translation] '))
+    .join('\n');
+}
+
 /** Splits text into word-sized pieces whose concatenation is the text; whitespace rides with the word before it. */
 export function splitWords(text: string, locale: string): string[] {
   const pieces: string[] = [];
@@ -93,7 +106,9 @@ export function createDemoProvider(options: DemoProviderOptions = {}): Provider 
     const lastUser = request.messages.findLast((message) => message.role === 'user');
     const userText = lastUser === undefined ? '' : textOf(lastUser);
     const chinese = looksChinese(userText);
-    const answer = chinese ? chineseAnswer(quote(userText)) : englishAnswer(quote(userText));
+    const answer =
+      demoTranslation(userText) ??
+      (chinese ? chineseAnswer(quote(userText)) : englishAnswer(quote(userText)));
     const words = splitWords(answer, chinese ? 'zh' : 'en');
     for (const word of words) {
       if (delayMs > 0) await delay(delayMs, signal);
