@@ -66,6 +66,7 @@ describe('on a Redis Cluster (3 masters, 3 replicas)', () => {
   test('CLUSTER FAILOVER of every master mid-answer: every answer whole, exactly once, after a bounded stall', async () => {
     const { stallMs } = await runAnswers({
       clients,
+      output: () => stage.fleet.output(),
       name: 'failover',
       count: 6,
       tokens: 40,
@@ -82,6 +83,7 @@ describe('on a Redis Cluster (3 masters, 3 replicas)', () => {
     let victim = 0;
     const { stallMs } = await runAnswers({
       clients,
+      output: () => stage.fleet.output(),
       name: 'kill',
       count: 6,
       tokens: 40,

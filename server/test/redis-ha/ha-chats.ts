@@ -151,6 +151,8 @@ export async function runAnswers(options: {
   tokens: number;
   interval: number;
   during?: () => Promise<void>;
+  /** The roles' logs, whose warnings and errors a hung answer's failure shows (the last 40 lines of them). */
+  output?: () => string;
 }): Promise<AnswersRun> {
   const { clients, name, count, tokens, interval } = options;
   const ids = Array.from({ length: count }, (_, index) => `${name}-${index}`);
@@ -172,7 +174,14 @@ export async function runAnswers(options: {
   let stallMs = 0;
   for (const [index, id] of ids.entries()) {
     const client = clients[index % clients.length]!;
-    const events = await client.untilEnd(id, 60_000);
+    const events = await client.untilEnd(id, 60_000).catch((error: Error) => {
+      const logged = (options.output?.() ?? '')
+        .split('\n')
+        .filter((line) => /"level":(40|50|60)|error|warn/i.test(line))
+        .slice(-40)
+        .join('\n');
+      throw new Error(`${error.message}\nthe roles' warnings and errors:\n${logged}`);
+    });
     assertComplete(events, tokens, id);
     stallMs = Math.max(stallMs, client.longestGap(id));
   }

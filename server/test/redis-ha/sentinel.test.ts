@@ -70,6 +70,7 @@ describe('on a Sentinel set (1 master, 2 replicas, 3 sentinels)', () => {
     let promoted = 0;
     const { stallMs } = await runAnswers({
       clients,
+      output: () => stage.fleet.output(),
       name: 'failover',
       count: 6,
       tokens: 40,
@@ -90,6 +91,7 @@ describe('on a Sentinel set (1 master, 2 replicas, 3 sentinels)', () => {
     let promoted = 0;
     const { stallMs } = await runAnswers({
       clients,
+      output: () => stage.fleet.output(),
       name: 'kill',
       count: 6,
       tokens: 40,
