@@ -32,7 +32,14 @@ async function begun(id: string) {
   return key;
 }
 
-function writerFor(key: string, id: string, seq = 0, starts?: number, token = `${id}-token`) {
+function writerFor(
+  key: string,
+  id: string,
+  seq = 0,
+  starts?: number,
+  token = `${id}-token`,
+  record?: { id: string; model: string },
+) {
   const events = { firstDelta: 0, refused: [] as number[], lost: [] as LossReport[] };
   const writer = createAttemptWriter({
     log,
@@ -41,6 +48,7 @@ function writerFor(key: string, id: string, seq = 0, starts?: number, token = `$
     token,
     seq,
     ...(starts !== undefined && { starts }),
+    ...(record !== undefined && { record }),
     coalesce: { maxDelayMs: 0, maxChars: 2048 },
     firstDelta: () => events.firstDelta++,
     refused: (code) => events.refused.push(code),
@@ -298,4 +306,29 @@ test('another attempt that began after this one still fences it out', async () =
   assert.equal(await writer.finish({ ...done }), AppendRefused.fenced);
   assert.deepEqual(events.lost, []);
   assert.deepEqual(await log.read(key, 0), []);
+});
+
+test('a record lost whole (its master killed before a replica had it) is written again with every event, then the answer goes on', async () => {
+  const key = await begun('lostrecord');
+  const { writer, events } = writerFor(key, 'lostrecord', 0, 1, 'lostrecord-token', {
+    id: 'lostrecord',
+    model: 'm',
+  });
+  for (const text of ['a', 'b']) {
+    writer.push(text, undefined);
+    await writer.flush();
+  }
+  const before = await entries(key);
+  const keys = createKeys(prefix);
+  await redis.del(keys.meta(key), keys.log(key));
+  writer.push('c', undefined);
+  await writer.flush();
+  assert.equal(await writer.finish({ ...done }), 4);
+  assert.deepEqual(await entries(key), [
+    ...before,
+    '{"seq":3,"type":"chat.delta","text":"c"}',
+    '{"seq":4,"type":"chat.done","finishReason":"stop","model":"m"}',
+  ]);
+  assert.deepEqual(events.lost, [{ logSeq: 0, seq: 3, outcome: 'rewritten' }]);
+  assert.equal((await log.state(key))?.model, 'm');
 });

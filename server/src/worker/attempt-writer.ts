@@ -46,6 +46,11 @@ export interface AttemptWriterOptions {
   /** The last seq of the log as the attempt found it. */
   seq: number;
   /**
+   * The request's id and model, to write its record again if a failover lost it whole (a master killed before the
+   * record reached a replica): without them such a request would end nowhere, and its client would wait forever.
+   */
+  record?: { id: string; model: string };
+  /**
    * How many attempts had begun, this one included (begin's `starts`). A fenced append compares it with the log's:
    * fewer there means that this attempt's begin was lost by a failover (not that another attempt took over).
    */
@@ -145,6 +150,13 @@ export function createAttemptWriter(options: AttemptWriterOptions): AttemptWrite
   async function write(body: EventBody, terminal: boolean): Promise<number> {
     const seq = lastSeq + 1;
     let result = await put(body, terminal, seq, token);
+    if (result === AppendRefused.missing && options.record !== undefined) {
+      // The record is gone mid-attempt: a failover lost it (it never expires while a request runs). Written again,
+      // with this attempt's claim, the log is empty: the gap below writes back every event of this attempt.
+      await log.submit(key, { user, ...options.record });
+      const begun = await log.begin(key, token);
+      if (begun.kind === 'started') result = await put(body, terminal, seq, token);
+    }
     let logSeq = gapAt(result);
     if (logSeq === undefined && result === AppendRefused.fenced && options.starts !== undefined) {
       // Fenced: another attempt began after this one, or this one's begin was lost (fewer starts than ours).

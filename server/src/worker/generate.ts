@@ -120,6 +120,7 @@ class ChatAttempt implements Attempt {
       token: this.token,
       seq: begun.seq,
       starts: begun.starts,
+      record: { id: this.job.id, model: this.job.model },
       coalesce: this.options.coalesce,
       firstDelta: () => this.options.hooks?.firstDelta?.(this.now() - this.startedAt),
       refused: () => this.controller.abort(),
