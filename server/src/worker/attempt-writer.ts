@@ -7,7 +7,7 @@
 // keeps the events it appended (seq → body, as big as the answer) and writes the lost ones again, identically and at
 // their seqs, before the new one; a client holding them sees repeats it drops. What it cannot write again (events
 // of an earlier attempt, or its own begin lost) ends the request with a retryable error after the seqs clients may
-// hold, so that they see it.
+// hold, so that they see it. A record lost whole is written again, with this attempt's claim, and then its events.
 import { createCoalescer } from '../generations/coalescer.ts';
 import {
   AppendRefused,
