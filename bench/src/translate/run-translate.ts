@@ -113,19 +113,18 @@ async function translateOnce(
       else if (event.type === 'chat.done') request.settle(request.text);
       else if (event.type === 'chat.error' || event.type === 'chat.cancelled') request.settle(undefined);
     };
+    let welcomed = () => {};
+    const connected = new Promise<void>((resolve) => {
+      welcomed = resolve;
+    });
     client = new ChatClient({
       url: `ws://127.0.0.1:${port}/v1/ws`,
       token,
       openSocket: socketOpener(WebSocket),
       onEvent,
-    });
-    const connected = new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        if (client?.connection.state === 'connected') {
-          clearInterval(timer);
-          resolve();
-        }
-      }, 10);
+      onStatus: (status) => {
+        if (status.state === 'connected') welcomed();
+      },
     });
     client.start();
     await connected;

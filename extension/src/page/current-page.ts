@@ -2,6 +2,7 @@
 import type { PageContext } from '../store/types.ts';
 import { cutToBudget, type PageProblem, problemOfScriptError, problemOfUrl } from './page-access.ts';
 import type { PageReading } from './read-page.ts';
+import { runInTab } from './run-in-tab.ts';
 
 export type PageResult =
   | { ok: true; context: PageContext }
@@ -35,13 +36,7 @@ export async function readCurrentPage(budget: number): Promise<PageResult> {
   if (known && known !== 'pdf') return { ok: false, problem: known, ...about };
   let reading: PageReading | undefined;
   try {
-    const target = { tabId: tab.id };
-    await chrome.scripting.executeScript({ target, files: ['page-reader.js'] });
-    const [result] = await chrome.scripting.executeScript({
-      target,
-      func: () => (globalThis as { __chromePlusReadPage?: () => unknown }).__chromePlusReadPage?.(),
-    });
-    reading = result?.result as PageReading | undefined;
+    reading = (await runInTab(tab.id, 'page-reader.js', '__chromePlusReadPage')) as PageReading | undefined;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     // Chrome's PDF viewer may refuse the script outright: the address still says what it is.

@@ -6,6 +6,7 @@ import type { PageContext } from '../store/types.ts';
 import { targetTab } from './current-page.ts';
 import { cutToBudget } from './page-access.ts';
 import type { CaptionReading } from './read-captions.ts';
+import { runInTab } from './run-in-tab.ts';
 
 export type VideoResult =
   | { ok: true; context: PageContext; language: string }
@@ -22,19 +23,10 @@ export async function readVideoTranscript(budget: number, languages: string[]): 
   if (tab?.id === undefined) return { ok: false, problem: 'no-tab' };
   let reading: CaptionReading | undefined;
   try {
-    const target = { tabId: tab.id };
-    await chrome.scripting.executeScript({ target, files: ['caption-reader.js'] });
-    const [result] = await chrome.scripting.executeScript({
-      target,
-      func: (wanted: string[], most: number) =>
-        (
-          globalThis as unknown as {
-            __chromePlusReadCaptions: (wanted: string[], most: number) => Promise<unknown>;
-          }
-        ).__chromePlusReadCaptions(wanted, most),
-      args: [languages, maxCues],
-    });
-    reading = result?.result as CaptionReading | undefined;
+    reading = (await runInTab(tab.id, 'caption-reader.js', '__chromePlusReadCaptions', [
+      languages,
+      maxCues,
+    ])) as CaptionReading | undefined;
   } catch {
     return { ok: false, problem: 'failed' };
   }

@@ -1,6 +1,7 @@
-// The panel's calls into page-translator.ts on a tab: the script injected (a no-op when it is there already), then
-// one of its functions run there with arguments that cross as JSON.
+// The panel's calls into page-translator.ts on a tab, typed: its file injected, then one of its functions run there
+// (page/run-in-tab.ts).
 import type { PageBlock } from '@chrome-plus/client';
+import { callInTab, injectFile } from '../page/run-in-tab.ts';
 import type { CollectLimits } from './page-translator.ts';
 
 /** What page-translator.ts leaves on the page. */
@@ -11,8 +12,8 @@ export interface Translator {
   popup(text: string, pending: boolean, closeLabel: string): void;
 }
 
-export async function injectTranslator(tabId: number): Promise<void> {
-  await chrome.scripting.executeScript({ target: { tabId }, files: ['page-translator.js'] });
+export function injectTranslator(tabId: number): Promise<void> {
+  return injectFile(tabId, 'page-translator.js');
 }
 
 /** Runs `method` of the injected translator in the tab; undefined when the tab has none (navigated meanwhile). */
@@ -21,15 +22,7 @@ export async function callTranslator<Method extends keyof Translator>(
   method: Method,
   ...args: Parameters<Translator[Method]>
 ): Promise<ReturnType<Translator[Method]> | undefined> {
-  const [result] = await chrome.scripting.executeScript({
-    target: { tabId },
-    func: (name: string, given: unknown[]) => {
-      const translator = (
-        globalThis as { __chromePlusTranslator?: Record<string, (...values: unknown[]) => unknown> }
-      ).__chromePlusTranslator;
-      return translator?.[name]?.(...given);
-    },
-    args: [method, args],
-  });
-  return result?.result as ReturnType<Translator[Method]> | undefined;
+  return (await callInTab(tabId, `__chromePlusTranslator.${method}`, args)) as
+    | ReturnType<Translator[Method]>
+    | undefined;
 }
