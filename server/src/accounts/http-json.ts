@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { clientAddress, type LoginThrottle } from '../gateway/login-throttle.ts';
+import { readCapped } from '../http/read-capped.ts';
 import { AccountError } from './account-store.ts';
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -57,16 +58,13 @@ export function throttledAddress(
 }
 
 export async function readJson(request: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES)
-      throw new HttpError(413, 'too_large', `a request body has at most ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
+  const body = await readCapped(
+    request,
+    MAX_BODY_BYTES,
+    () => new HttpError(413, 'too_large', `a request body has at most ${MAX_BODY_BYTES} bytes`),
+  );
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    return JSON.parse(body.toString('utf8') || '{}');
   } catch {
     throw new HttpError(400, 'bad_request', 'the body must be JSON');
   }

@@ -4,6 +4,7 @@
 import type { WebSearchOutcome, WebSource } from '@chrome-plus/protocol';
 import { Agent, type Dispatcher } from 'undici';
 import { z } from 'zod';
+import { readCapped } from '../http/read-capped.ts';
 import { abortReason } from '../providers/abort.ts';
 
 export interface WebSearchOptions {
@@ -88,18 +89,6 @@ export function sourcesOf(answer: unknown, maxResults: number, maxChars: number)
 
 class SearchFailure extends Error {}
 
-/** Reads a body up to `max` bytes; past it, stops reading (the connection is dropped) and fails. */
-async function readCapped(body: AsyncIterable<Uint8Array>, max: number): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  for await (const chunk of body) {
-    bytes += chunk.byteLength;
-    if (bytes > max) throw new SearchFailure(`its answer was larger than ${max} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 export function createWebSearch(options: WebSearchOptions): WebSearch {
   const base = new URL(options.searxngUrl);
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -128,7 +117,11 @@ export function createWebSearch(options: WebSearchOptions): WebSearch {
       await response.body.dump().catch(() => {});
       throw new SearchFailure(`it answered HTTP ${response.statusCode}`);
     }
-    const text = await readCapped(response.body, options.maxResponseBytes);
+    // Past the cap, reading stops and the connection is dropped.
+    const max = options.maxResponseBytes;
+    const text = (
+      await readCapped(response.body, max, () => new SearchFailure(`its answer was larger than ${max} bytes`))
+    ).toString('utf8');
     let json: unknown;
     try {
       json = JSON.parse(text);
