@@ -5,6 +5,7 @@ import {
   cleanupPrefix,
   type FakeOpenAI,
   REDIS_URL,
+  sleep,
   startFakeOpenAI,
   testPrefix,
   until,
@@ -192,6 +193,10 @@ describe('per-user limits', () => {
   });
 
   test('too many concurrent generations and too many a minute get rate_limited; other users are served', async () => {
+    // The per-minute count is kept per clock minute: started less than 20 s before the next one, the test's sends
+    // could fall into two minutes and the fourth would fit. It waits for the next minute instead.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 40_000) await sleep(60_000 - intoMinute + 50);
     const erin = await TestClient.open(app.url, 'erin-token-5');
     const frank = await TestClient.open(app.url, 'frank-token-6');
     fake.script(() => ({ type: 'answer', pieces: ['slow ', 'answer'], tokenIntervalMs: 300 }));
